@@ -1,0 +1,106 @@
+//! A deterministic synthetic log: three services of a shop over `minutes` minutes, in mixed
+//! formats (plain text with ISO timestamps, JSON lines, logfmt). `payments` degrades into an
+//! error storm in the middle third and recovers; `checkout` shows a smaller wave of warnings.
+
+use std::io::Write;
+use std::path::Path;
+
+/// A tiny deterministic generator (SplitMix64), so the sample is reproducible.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn iso(ms: i64) -> String {
+    let secs = ms / 1000;
+    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+    format!("2026-11-20T{h:02}:{m:02}:{s:02}.{:03}Z", ms % 1000)
+}
+
+/// Error probability of `payments` at minute `m` of `total`.
+fn payments_error_rate(m: u32, total: u32) -> f64 {
+    let (start, peak, end) = (total / 3, total / 2, 2 * total / 3);
+    if m < start || m >= end {
+        0.01
+    } else if m < peak {
+        0.01 + 0.5 * (m - start + 1) as f64 / (peak - start).max(1) as f64
+    } else {
+        0.5
+    }
+}
+
+pub fn lines(minutes: u32) -> Vec<String> {
+    let mut rng = SplitMix(42);
+    let mut out = vec![];
+    let base_ms: i64 = 8 * 3_600_000;
+    for m in 0..minutes {
+        for i in 0..60 {
+            let t = base_ms + m as i64 * 60_000 + i * 1000 + (rng.unit() * 999.0) as i64;
+            // checkout: plain text
+            let warn = if m >= minutes / 3 && m < minutes / 2 { 0.15 } else { 0.02 };
+            let lvl = if rng.unit() < warn { "WARN" } else { "INFO" };
+            out.push(format!(
+                "{} {lvl} checkout [http-{}] order {} placed in {}ms",
+                iso(t),
+                rng.next() % 8,
+                100_000 + rng.next() % 900_000,
+                20 + rng.next() % 200
+            ));
+            // payments: JSON lines
+            let err = rng.unit() < payments_error_rate(m, minutes);
+            let (level, msg) = if err {
+                ("error", "charge failed: upstream gateway timeout after 3000ms")
+            } else {
+                ("info", "charge captured")
+            };
+            out.push(format!(
+                r#"{{"timestamp":"{}","level":"{level}","service":"payments","msg":"{msg}","amount":{}}}"#,
+                iso(t + 150),
+                rng.next() % 500
+            ));
+            // search: logfmt, healthy
+            if i % 2 == 0 {
+                out.push(format!(
+                    "time={} level=info service=search msg=\"query served\" took_ms={}",
+                    iso(t + 300),
+                    5 + rng.next() % 40
+                ));
+            }
+        }
+    }
+    out
+}
+
+pub fn write_sample(out: Option<&Path>, minutes: u32) -> anyhow::Result<()> {
+    let text = lines(minutes).join("\n") + "\n";
+    match out {
+        Some(p) => std::fs::write(p, text)?,
+        None => std::io::stdout().write_all(text.as_bytes())?,
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_is_deterministic_and_has_an_error_storm() {
+        let a = lines(12);
+        assert_eq!(a, lines(12));
+        assert_eq!(a.len(), 12 * 150);
+        let errors = a.iter().filter(|l| l.contains("\"level\":\"error\"")).count();
+        assert!(errors > 50, "{errors}");
+    }
+}

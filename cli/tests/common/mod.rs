@@ -1,0 +1,104 @@
+//! Shared helpers of the integration tests: service addresses from the environment (a test
+//! fails, never skips, when `CLOUDSAGE_REQUIRE_SERVICES=1`), stage binaries, a local webhook
+//! receiver, free ports.
+
+#![allow(dead_code)]
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+/// Kafka and ClickHouse addresses, or `None` (test skipped) when they are not configured and
+/// not required. Panics when required but missing.
+pub fn services() -> Option<(String, String)> {
+    let kafka = std::env::var("CLOUDSAGE_KAFKA__BROKERS").ok();
+    let clickhouse = std::env::var("CLOUDSAGE_CLICKHOUSE__URL").ok();
+    let required = std::env::var("CLOUDSAGE_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+    match (kafka, clickhouse) {
+        (Some(k), Some(c)) => Some((k, c)),
+        _ if required => panic!(
+            "CLOUDSAGE_REQUIRE_SERVICES=1 but CLOUDSAGE_KAFKA__BROKERS / CLOUDSAGE_CLICKHOUSE__URL are not set: \
+             start them with deploy/local/services.sh start and eval \"$(deploy/local/services.sh env)\""
+        ),
+        _ => {
+            eprintln!("SKIPPED: no Kafka/ClickHouse configured (run deploy/local/test.sh for the real thing)");
+            None
+        }
+    }
+}
+
+/// A name unique to this test run, for projects, databases and consumer groups.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}{}_{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+/// Path of a workspace binary (cargo builds every package's binaries for `cargo test --workspace`).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap(); // target/<profile>/deps/.. 
+    let path = dir.join(name);
+    assert!(path.exists(), "{} not built: run `cargo build --workspace` first", path.display());
+    path
+}
+
+/// A child process killed on drop.
+pub struct Stage(pub Child);
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn spawn_stage(name: &str, config: &std::path::Path) -> Stage {
+    let child = Command::new(binary(name))
+        .env("CLOUDSAGE_CONFIG", config)
+        .env_remove("CLOUDSAGE_KAFKA__BROKERS")
+        .env_remove("CLOUDSAGE_CLICKHOUSE__URL")
+        .env_remove("CLOUDSAGE_CLICKHOUSE__DATABASE")
+        .env("RUST_LOG", "info,rdkafka=warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+    Stage(child)
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Receives webhook posts and records their JSON bodies.
+#[derive(Clone, Default)]
+pub struct WebhookReceiver {
+    pub bodies: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+impl WebhookReceiver {
+    pub async fn start() -> (WebhookReceiver, SocketAddr) {
+        let r = WebhookReceiver::default();
+        async fn hook(State(r): State<WebhookReceiver>, Json(body): Json<serde_json::Value>) -> StatusCode {
+            r.bodies.lock().unwrap().push(body);
+            StatusCode::OK
+        }
+        let app = Router::new().route("/hook", post(hook)).with_state(r.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (r, addr)
+    }
+
+    pub fn received(&self) -> Vec<serde_json::Value> {
+        self.bodies.lock().unwrap().clone()
+    }
+}

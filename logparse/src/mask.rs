@@ -1,0 +1,491 @@
+//! Variable masking: decides, token by token, which parts of a log message
+//! are variables (`<*>`) before the template miner searches its tree.
+//!
+//! The rules are generic (no per-source regexes) and run as a single byte
+//! scan per token, without allocation:
+//!
+//! * a token is split into `lead punctuation`, `core`, `trail punctuation`
+//!   (`([{"'` in front, `)]}"',;:.!?` behind); the punctuation is kept around
+//!   the `<*>` so `[10.0.0.1]` becomes `[<*>]`;
+//! * cores containing a digit are variables: numbers, IPv4/IPv6 (with port),
+//!   hex (`0x1f`, `deadbeef12`), UUIDs, versions, dates, times, sizes...
+//!   with two refinements that keep the constant part of the token:
+//!   `key=12` / `key:12` becomes `key=<*>` / `key:<*>` (the key being an
+//!   identifier without digits or dots), and `blk_-123` / `attempt_1_2`
+//!   (a letters-only prefix followed by `_`) becomes `blk_<*>`;
+//! * cores without digits are variables when they are paths (`/x`, `./x`,
+//!   `~/x`, `C:\x`), URLs (`scheme://`), e-mail addresses, or long hex runs
+//!   (16+ hex letters);
+//! * a unit word (`ms`, `s`, `sec`, `KB`, `MiB`, `bytes`, `%`, ...) right
+//!   after a numeric token is part of that variable (`350 ms` -> `<*>`);
+//! * a run of consecutive variables collapses into one `<*>`, so that
+//!   `18846 bytes (18.4 KB) received` and `426 bytes received` share a
+//!   template (`<*> received`).
+
+/// How one token of a message appears in a template.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    /// Kept verbatim.
+    Literal,
+    /// `prefix <*> suffix`: the first `prefix` and last `suffix` bytes of the
+    /// token are kept, the middle is a variable. `prefix == suffix == 0` is
+    /// the plain wildcard `<*>`.
+    Variable { prefix: u16, suffix: u16 },
+}
+
+/// One token of a masked message: a byte range of the original message and
+/// how it is rendered in a template.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaskedToken {
+    /// Byte offset of the token in the message.
+    pub start: u32,
+    /// Byte offset one past the token's end.
+    pub end: u32,
+    /// Literal or variable.
+    pub kind: TokenKind,
+}
+
+impl MaskedToken {
+    /// True for the plain wildcard `<*>` (no kept punctuation).
+    #[inline]
+    pub fn is_wildcard(&self) -> bool {
+        matches!(self.kind, TokenKind::Variable { prefix: 0, suffix: 0 })
+    }
+
+    /// Append the template form of this token (taken from `msg`) to `out`.
+    pub fn render(&self, msg: &str, out: &mut String) {
+        let s = &msg[self.start as usize..self.end as usize];
+        match self.kind {
+            TokenKind::Literal => out.push_str(s),
+            TokenKind::Variable { prefix, suffix } => {
+                out.push_str(&s[..prefix as usize]);
+                out.push_str(WILDCARD);
+                out.push_str(&s[s.len() - suffix as usize..]);
+            }
+        }
+    }
+}
+
+/// The wildcard placed in templates.
+pub const WILDCARD: &str = "<*>";
+
+/// Result of classifying a single token in isolation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenClass {
+    /// Literal or variable.
+    pub kind: TokenKind,
+    /// The core is a number (possibly with separators, sign, `<`/`>`/`~`
+    /// prefix or `%` suffix): a following unit word is absorbed into it.
+    pub numeric: bool,
+}
+
+#[inline]
+fn is_lead_punct(b: u8) -> bool {
+    matches!(b, b'(' | b'[' | b'{' | b'"' | b'\'')
+}
+
+#[inline]
+fn is_trail_punct(b: u8) -> bool {
+    matches!(
+        b,
+        b')' | b']' | b'}' | b'"' | b'\'' | b',' | b';' | b':' | b'.' | b'!' | b'?'
+    )
+}
+
+/// Split a token into (lead, core, trail) lengths. The core is never empty
+/// unless the token is made only of punctuation (then lead = len, core = 0).
+#[inline]
+fn split_punct(t: &[u8]) -> (usize, usize, usize) {
+    let mut a = 0;
+    while a < t.len() && is_lead_punct(t[a]) {
+        a += 1;
+    }
+    let mut b = t.len();
+    while b > a && is_trail_punct(t[b - 1]) {
+        b -= 1;
+    }
+    if a == b {
+        return (t.len(), 0, 0);
+    }
+    (a, b - a, t.len() - b)
+}
+
+#[inline]
+fn is_numeric_core(c: &[u8]) -> bool {
+    let mut i = 0;
+    while i < c.len() && matches!(c[i], b'<' | b'>' | b'~' | b'+' | b'-' | b'=') {
+        i += 1;
+    }
+    let mut end = c.len();
+    if end > i && c[end - 1] == b'%' {
+        end -= 1;
+    }
+    if i >= end {
+        return false;
+    }
+    let mut digits = false;
+    for &b in &c[i..end] {
+        match b {
+            b'0'..=b'9' => digits = true,
+            b'.' | b',' | b':' | b'_' | b'-' | b'/' => {}
+            _ => return false,
+        }
+    }
+    digits
+}
+
+#[inline]
+fn is_ident_key(k: &[u8], allow_dots: bool) -> bool {
+    if k.is_empty() || k.len() > 64 || !k[0].is_ascii_alphabetic() && k[0] != b'_' {
+        return false;
+    }
+    k.iter().all(|&b| {
+        b.is_ascii_alphabetic() || b == b'_' || b == b'-' || (allow_dots && b == b'.')
+    })
+}
+
+fn looks_like_path(c: &[u8]) -> bool {
+    match c {
+        [b'/', x, ..] if *x != b'/' || c.len() > 2 => true,
+        [b'.', b'/', ..] | [b'~', b'/', ..] | [b'.', b'.', b'/', ..] => true,
+        [d, b':', b'\\', ..] if d.is_ascii_alphabetic() => true,
+        _ => false,
+    }
+}
+
+fn contains(h: &[u8], n: &[u8]) -> bool {
+    h.len() >= n.len() && h.windows(n.len()).any(|w| w == n)
+}
+
+fn looks_like_email(c: &[u8]) -> bool {
+    match c.iter().position(|&b| b == b'@') {
+        Some(at) if at > 0 => {
+            let dom = &c[at + 1..];
+            dom.len() >= 3
+                && dom.contains(&b'.')
+                && dom
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        }
+        _ => false,
+    }
+}
+
+/// Classify one whitespace-free token.
+pub fn classify_token(tok: &str) -> TokenClass {
+    let t = tok.as_bytes();
+    let literal = TokenClass {
+        kind: TokenKind::Literal,
+        numeric: false,
+    };
+    let (lead, core_len, trail) = split_punct(t);
+    if core_len == 0 {
+        return literal;
+    }
+    let core = &t[lead..lead + core_len];
+    let var = |p: usize, s: usize| TokenKind::Variable {
+        prefix: p.min(u16::MAX as usize) as u16,
+        suffix: s.min(u16::MAX as usize) as u16,
+    };
+
+    let has_digit = core.iter().any(|b| b.is_ascii_digit());
+    if has_digit {
+        if is_numeric_core(core) {
+            return TokenClass {
+                kind: var(lead, trail),
+                numeric: true,
+            };
+        }
+        if contains(core, b"://") || looks_like_email(core) {
+            return TokenClass {
+                kind: var(lead, trail),
+                numeric: false,
+            };
+        }
+        // key=value / key:value with an identifier key.
+        if let Some(p) = core.iter().position(|&b| b == b'=' || b == b':') {
+            let allow_dots = core[p] == b'=';
+            let rest = &core[p + 1..];
+            if is_ident_key(&core[..p], allow_dots)
+                && !rest.is_empty()
+                && rest.iter().any(|b| b.is_ascii_digit())
+            {
+                return TokenClass {
+                    kind: var(lead + p + 1, trail),
+                    numeric: false,
+                };
+            }
+        }
+        // letters_ prefix: blk_-123, attempt_1_2, rdd_4_5.
+        if let Some(p) = core.iter().position(|&b| b == b'_') {
+            if p > 0
+                && p + 1 < core.len()
+                && core[..p].iter().all(|b| b.is_ascii_alphabetic())
+                && (core[p + 1].is_ascii_digit() || core[p + 1] == b'-')
+            {
+                return TokenClass {
+                    kind: var(lead + p + 1, trail),
+                    numeric: false,
+                };
+            }
+        }
+        return TokenClass {
+            kind: var(lead, trail),
+            numeric: false,
+        };
+    }
+    if looks_like_path(core)
+        || contains(core, b"://")
+        || looks_like_email(core)
+        || (core.len() >= 16 && core.iter().all(|b| b.is_ascii_hexdigit()))
+    {
+        return TokenClass {
+            kind: var(lead, trail),
+            numeric: false,
+        };
+    }
+    literal
+}
+
+/// Unit words absorbed by a preceding number. Returns the length of the
+/// trailing punctuation to keep, or `None` if `tok` is not a unit.
+pub fn unit_suffix(tok: &str) -> Option<usize> {
+    let t = tok.as_bytes();
+    let mut end = t.len();
+    while end > 0 && is_trail_punct(t[end - 1]) {
+        end -= 1;
+    }
+    let w = &tok[..end];
+    let is_unit = matches!(
+        w,
+        "ns" | "us"
+            | "µs"
+            | "ms"
+            | "s"
+            | "sec"
+            | "secs"
+            | "second"
+            | "seconds"
+            | "min"
+            | "mins"
+            | "minute"
+            | "minutes"
+            | "h"
+            | "hr"
+            | "hrs"
+            | "hour"
+            | "hours"
+            | "millis"
+            | "milliseconds"
+            | "B"
+            | "KB"
+            | "kB"
+            | "MB"
+            | "GB"
+            | "TB"
+            | "KiB"
+            | "MiB"
+            | "GiB"
+            | "TiB"
+            | "bytes"
+            | "byte"
+            | "%"
+    );
+    is_unit.then_some(t.len() - end)
+}
+
+#[inline]
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// Tokenize `msg` on ASCII whitespace and mask variables, appending the
+/// tokens to `out` (cleared first). At most `max_tokens` tokens are produced;
+/// the remainder of an over-long message becomes one final `<*>`.
+pub fn mask_tokens(msg: &str, max_tokens: usize, out: &mut Vec<MaskedToken>) {
+    out.clear();
+    let b = msg.as_bytes();
+    let n = b.len().min(u32::MAX as usize);
+    let max_tokens = max_tokens.max(1);
+    let mut i = 0;
+    // Previous token was numeric and may absorb a unit word.
+    let mut prev_numeric = false;
+    // Previous token is a variable that a following variable may join.
+    let mut prev_joinable = false;
+    while i < n {
+        while i < n && is_ws(b[i]) {
+            i += 1;
+        }
+        if i >= n {
+            break;
+        }
+        let start = i;
+        while i < n && !is_ws(b[i]) {
+            i += 1;
+        }
+        let end = i;
+        let tok = &msg[start..end];
+        if prev_numeric && unit_suffix(tok).is_some() {
+            // `350 ms`: extend the previous variable over the unit word.
+            if let Some(last) = out.last_mut() {
+                last.end = end as u32;
+                last.kind = PLAIN_VAR;
+            }
+            prev_numeric = false;
+            prev_joinable = true;
+            continue;
+        }
+        let class = classify_token(tok);
+        prev_numeric = class.numeric;
+        match class.kind {
+            TokenKind::Literal => {
+                prev_joinable = false;
+                if out.len() + 1 >= max_tokens && rest_nonempty(b, end, n) {
+                    out.push(MaskedToken {
+                        start: start as u32,
+                        end: n as u32,
+                        kind: PLAIN_VAR,
+                    });
+                    return;
+                }
+                out.push(MaskedToken {
+                    start: start as u32,
+                    end: end as u32,
+                    kind: TokenKind::Literal,
+                });
+            }
+            TokenKind::Variable { prefix, suffix } => {
+                // Punctuation-only prefixes (`[`, `(`) may join; `key=` may not.
+                let keyed = tok.as_bytes()[..prefix as usize]
+                    .iter()
+                    .any(|&c| !is_lead_punct(c));
+                if prev_joinable && !keyed {
+                    if let Some(last) = out.last_mut() {
+                        last.end = end as u32;
+                        last.kind = PLAIN_VAR;
+                    }
+                    continue;
+                }
+                prev_joinable = !keyed;
+                if out.len() + 1 >= max_tokens && rest_nonempty(b, end, n) {
+                    out.push(MaskedToken {
+                        start: start as u32,
+                        end: n as u32,
+                        kind: PLAIN_VAR,
+                    });
+                    return;
+                }
+                out.push(MaskedToken {
+                    start: start as u32,
+                    end: end as u32,
+                    kind: class.kind,
+                });
+            }
+        }
+    }
+}
+
+const PLAIN_VAR: TokenKind = TokenKind::Variable {
+    prefix: 0,
+    suffix: 0,
+};
+
+#[inline]
+fn rest_nonempty(b: &[u8], from: usize, n: usize) -> bool {
+    b[from..n].iter().any(|&c| !is_ws(c))
+}
+
+/// Convenience: the masked template form of a whole message
+/// (`"took 35 ms from 10.0.0.1"` -> `"took <*> from <*>"`). Allocates; the
+/// miner uses [`mask_tokens`] with a reused buffer instead.
+pub fn mask_line(msg: &str) -> String {
+    let mut toks = Vec::new();
+    mask_tokens(msg, usize::MAX, &mut toks);
+    let mut out = String::with_capacity(msg.len());
+    for (i, t) in toks.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        t.render(msg, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_ips_hex_uuid() {
+        assert_eq!(mask_line("PacketResponder 1 for block"), "PacketResponder <*> for block");
+        assert_eq!(mask_line("from 10.251.73.220:50010 ok"), "from <*> ok");
+        assert_eq!(mask_line("addr fe80::1ff:fe23:4567:890a up"), "addr <*> up");
+        assert_eq!(mask_line("at [::1]:8080 up"), "at [<*> up");
+        assert_eq!(mask_line("zxid 0x1f3a ok"), "zxid <*> ok");
+        assert_eq!(
+            mask_line("req 123e4567-e89b-12d3-a456-426614174000 done"),
+            "req <*> done"
+        );
+        assert_eq!(mask_line("hash deadbeefcafebabe ok"), "hash <*> ok");
+    }
+
+    #[test]
+    fn punctuation_is_kept() {
+        assert_eq!(
+            mask_line("getaddrinfo for x [173.234.31.186] failed"),
+            "getaddrinfo for x [<*>] failed"
+        );
+        assert_eq!(mask_line("from 1.2.3.4: 11: Bye"), "from <*> Bye");
+        assert_eq!(mask_line("size 3, ok"), "size <*>, ok");
+    }
+
+    #[test]
+    fn key_value_and_prefixed_ids() {
+        assert_eq!(mask_line("logname= uid=0 euid=0 tty=ssh"), "logname= uid=<*> euid=<*> tty=ssh");
+        assert_eq!(mask_line("block blk_-6952295868487656571 end"), "block blk_<*> end");
+        assert_eq!(mask_line("for appattempt_1445144423722_0020_000001"), "for appattempt_<*>");
+        assert_eq!(mask_line("onExtend:1514038530000 14 0 4"), "onExtend:<*> <*>");
+        // A host name with a port is one variable, not key:value.
+        assert_eq!(mask_line("www.google.com:443 open"), "<*> open");
+    }
+
+    #[test]
+    fn paths_urls_emails() {
+        assert_eq!(mask_line("file /etc/httpd/conf ok"), "file <*> ok");
+        assert_eq!(mask_line("see http://wiki.apache.org/x now"), "see <*> now");
+        assert_eq!(mask_line("mail bob@example.com sent"), "mail <*> sent");
+        assert_eq!(mask_line("dir ./logs/app x"), "dir <*> x");
+        assert_eq!(mask_line("a / b"), "a / b");
+    }
+
+    #[test]
+    fn units_and_collapse() {
+        assert_eq!(mask_line("took 350 ms total"), "took <*> total");
+        assert_eq!(mask_line("took 350ms total"), "took <*> total");
+        assert_eq!(
+            mask_line("proxy.cse.cuhk.edu.hk:5070 close, 0 bytes sent, 18846 bytes (18.4 KB) received, lifetime <1 sec"),
+            "<*> close, <*> sent, <*> received, lifetime <*>"
+        );
+        assert_eq!(
+            mask_line("proxy.cse.cuhk.edu.hk:5070 close, 403 bytes sent, 426 bytes received, lifetime 00:01"),
+            "<*> close, <*> sent, <*> received, lifetime <*>"
+        );
+    }
+
+    #[test]
+    fn literals_stay() {
+        assert_eq!(mask_line("Error:KeeperErrorCode = NodeExists"), "Error:KeeperErrorCode = NodeExists");
+        assert_eq!(mask_line(""), "");
+        assert_eq!(mask_line("   "), "");
+        assert_eq!(mask_line("( ) [ ]"), "( ) [ ]");
+    }
+
+    #[test]
+    fn max_tokens_caps_the_tail() {
+        let mut v = Vec::new();
+        mask_tokens("a b c d e f", 3, &mut v);
+        assert_eq!(v.len(), 3);
+        assert!(v[2].is_wildcard());
+        assert_eq!(v[2].end, 11);
+    }
+}

@@ -1,0 +1,316 @@
+//! The one loop every stage runs: poll → decode (rejects to the DLQ) → process → deliver →
+//! produce (await acks) → write ClickHouse → commit. Nothing is committed before everything
+//! it caused is acknowledged, and no work is held across a poll, so a rebalance or a crash
+//! at any point loses nothing (at-least-once).
+
+use crate::config::PipelineConfig;
+use crate::deliver::Deliverer;
+use crate::events::{BatchCommitted, RecordRejected, RetryingAfterError};
+use crate::metrics::{labels, Metrics};
+use crate::stage::{InMessage, Outputs, PartitionId, Processor, TableRow};
+use crate::transport::{Checkpoint, CommitPosition, Polled, Sink, Source};
+use crate::warehouse::Warehouse;
+use cloudsage_schemas::topics::dead_letter_topic;
+use cloudsage_schemas::{DeadLetter, Message as _};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Processing-time clock in epoch milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Per input partition: where we are, and what the previous owner had already handled.
+#[derive(Debug, Default, Clone)]
+struct PartitionProgress {
+    /// Offset after the last record handled.
+    next: Option<i64>,
+    /// Records below this offset were handled by a previous owner: replay them for state
+    /// only, without emitting.
+    replay_until: i64,
+    /// Last committed position, to skip redundant commits.
+    committed: Option<CommitPosition>,
+}
+
+pub struct Driver<P: Processor, S: Source, K: Sink, D: Deliverer> {
+    pub processor: P,
+    pub source: S,
+    pub sink: K,
+    pub warehouse: Option<Warehouse>,
+    pub deliverer: D,
+    pub metrics: Metrics,
+    pub pipeline: PipelineConfig,
+    /// How long a failing ClickHouse write is retried before the loop gives up (and the
+    /// stage exits without committing, so the batch is replayed after restart).
+    pub write_retry_for: Duration,
+    pub shutdown: CancellationToken,
+}
+
+impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
+    /// Runs until shutdown (or the end of a finite input). Returns the processor, so
+    /// embedded callers can inspect it.
+    pub async fn run(mut self) -> anyhow::Result<P> {
+        let stage = self.processor.name();
+        let mut progress: HashMap<PartitionId, PartitionProgress> = HashMap::new();
+        let mut last_tick = Instant::now();
+        let mut last_lag = Instant::now();
+        let mut out = Outputs::default();
+        tracing::info!(stage, topics = ?self.processor.input_topics(), "stage started");
+        loop {
+            let polled = tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => break,
+                p = self.source.next_batch(self.pipeline.batch_size, self.pipeline.batch_linger) => p,
+            };
+            let polled = match polled {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(stage, error = %e, "poll failed");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            };
+            let started = Instant::now();
+            let mut batch = match polled {
+                Polled::Messages(m) => Some(m),
+                Polled::Idle => Some(vec![]),
+                Polled::End => None,
+            };
+            let rebalance = match self.source.take_rebalance().await {
+                Ok(r) => r,
+                Err(e) => {
+                    // Without the committed checkpoints we cannot tell replays apart; poll
+                    // again (the rebalance is still pending in the source).
+                    tracing::warn!(stage, error = %e, "reading committed checkpoints failed");
+                    None
+                }
+            };
+            if let Some(r) = rebalance {
+                for p in &r.revoked {
+                    self.processor.forget(p);
+                    progress.remove(p);
+                }
+                if let Some(b) = batch.as_mut() {
+                    b.retain(|m| !r.revoked.contains(&m.partition_id()));
+                }
+                for (p, checkpoint) in r.assigned {
+                    let mut pp = PartitionProgress::default();
+                    self.processor.forget(&p);
+                    if let Some(c) = checkpoint {
+                        pp.replay_until = c.done;
+                        if let Some(state) = &c.state {
+                            self.processor.restore(&p, state);
+                        }
+                    }
+                    progress.insert(p, pp);
+                }
+            }
+            let now = crate::driver::now_ms();
+            let handled = batch.as_ref().map_or(0, Vec::len);
+            match batch {
+                Some(messages) => {
+                    for m in &messages {
+                        let pp = progress.entry(m.partition_id()).or_default();
+                        let replaying = m.offset < pp.replay_until;
+                        pp.next = Some(m.offset + 1);
+                        self.metrics
+                            .records_in
+                            .get_or_create(&labels(&[("stage", stage), ("topic", &m.topic)]))
+                            .inc();
+                        if replaying {
+                            // State only: the previous owner already emitted these outputs.
+                            let mut scratch = Outputs::default();
+                            self.handle(m, now, &mut scratch);
+                        } else {
+                            self.handle(m, now, &mut out);
+                        }
+                    }
+                    if last_tick.elapsed() >= self.pipeline.tick {
+                        self.processor.on_tick(now, &mut out);
+                        last_tick = Instant::now();
+                    }
+                    self.apply(&mut out).await?;
+                    self.commit(&mut progress).await?;
+                }
+                None => {
+                    self.processor.finish(&mut out);
+                    self.apply(&mut out).await?;
+                    self.commit(&mut progress).await?;
+                    tracing::info!(stage, "input ended");
+                    break;
+                }
+            }
+            if handled > 0 {
+                BatchCommitted {
+                    stage,
+                    records_in: handled,
+                    records_out: 0,
+                    rows: 0,
+                    seconds: started.elapsed().as_secs_f64(),
+                }
+                .emit(&self.metrics);
+            }
+            if last_lag.elapsed() >= Duration::from_secs(10) {
+                self.source.report_lag(&self.metrics);
+                last_lag = Instant::now();
+            }
+        }
+        tracing::info!(stage, "stage stopped");
+        Ok(self.processor)
+    }
+
+    fn handle(&mut self, m: &InMessage, now: i64, out: &mut Outputs) {
+        match self.processor.decode(m) {
+            Ok(input) => self.processor.process(m, input, now, out),
+            Err(reason) => {
+                RecordRejected {
+                    stage: self.processor.name(),
+                    topic: &m.topic,
+                    partition: m.partition,
+                    offset: m.offset,
+                    reason: &reason,
+                }
+                .emit(&self.metrics);
+                let dead = DeadLetter {
+                    source_topic: m.topic.clone(),
+                    partition: m.partition,
+                    offset: m.offset,
+                    stage: self.processor.name().to_string(),
+                    reason,
+                    rejected_at_ms: now,
+                    key: m.key.clone(),
+                    payload: m.payload.clone(),
+                };
+                out.publish(
+                    &dead_letter_topic(&m.topic),
+                    m.key.clone().unwrap_or_default(),
+                    dead.encode(),
+                );
+            }
+        }
+    }
+
+    /// Delivers, produces and writes everything in `out`, retrying transient failures.
+    async fn apply(&mut self, out: &mut Outputs) -> anyhow::Result<()> {
+        let stage = self.processor.name();
+        for alert in std::mem::take(&mut out.deliveries) {
+            let report = self.deliverer.deliver(&alert).await;
+            out.rows
+                .extend(report.notifications.into_iter().map(TableRow::Notification));
+            if let Some(reason) = report.permanent_failure {
+                let dead = DeadLetter {
+                    source_topic: cloudsage_schemas::topics::ALERTS.into(),
+                    partition: -1,
+                    offset: -1,
+                    stage: stage.to_string(),
+                    reason,
+                    rejected_at_ms: now_ms(),
+                    key: Some(alert.fingerprint.clone().into_bytes()),
+                    payload: alert.encode(),
+                };
+                out.publish(
+                    &dead_letter_topic(cloudsage_schemas::topics::ALERTS),
+                    alert.fingerprint.clone(),
+                    dead.encode(),
+                );
+            }
+        }
+        if !out.records.is_empty() {
+            for r in &out.records {
+                self.metrics
+                    .records_out
+                    .get_or_create(&labels(&[("stage", stage), ("topic", &r.topic)]))
+                    .inc();
+            }
+            let records = std::mem::take(&mut out.records);
+            let mut attempt = 0;
+            loop {
+                match self.sink.send(records.clone()).await {
+                    Ok(()) => break,
+                    Err(e) => {
+                        attempt += 1;
+                        RetryingAfterError { stage, what: "produce", error: &e.to_string(), attempt }
+                            .emit(&self.metrics);
+                        if self.shutdown.is_cancelled() {
+                            anyhow::bail!("shutting down with an unproduced batch: {e}");
+                        }
+                        tokio::time::sleep(backoff(attempt)).await;
+                    }
+                }
+            }
+        }
+        if let (Some(wh), false) = (&self.warehouse, out.rows.is_empty()) {
+            let started = Instant::now();
+            let mut attempt = 0;
+            loop {
+                match wh.write(&out.rows, now_ms() as u64).await {
+                    Ok(n) => {
+                        self.metrics
+                            .rows_written
+                            .get_or_create(&labels(&[("stage", stage)]))
+                            .inc_by(n as u64);
+                        break;
+                    }
+                    Err(e) => {
+                        attempt += 1;
+                        RetryingAfterError { stage, what: "clickhouse write", error: &format!("{e:#}"), attempt }
+                            .emit(&self.metrics);
+                        if started.elapsed() > self.write_retry_for || self.shutdown.is_cancelled() {
+                            anyhow::bail!("ClickHouse write failed for {:?}: {e:#}", started.elapsed());
+                        }
+                        tokio::time::sleep(backoff(attempt)).await;
+                    }
+                }
+            }
+        }
+        out.clear();
+        Ok(())
+    }
+
+    /// Commits, per partition, the lowest offset the stage still needs, with a checkpoint
+    /// recording how far it has handled.
+    async fn commit(&mut self, progress: &mut HashMap<PartitionId, PartitionProgress>) -> anyhow::Result<()> {
+        let mut positions = vec![];
+        for (p, pp) in progress.iter() {
+            let Some(next) = pp.next else { continue };
+            let offset = self
+                .processor
+                .retained_offset(p)
+                .map_or(next, |r| r.min(next));
+            let position = CommitPosition {
+                partition: p.clone(),
+                offset,
+                checkpoint: Checkpoint {
+                    done: next.max(pp.replay_until),
+                    state: self.processor.checkpoint(p),
+                },
+            };
+            if pp.committed.as_ref() != Some(&position) {
+                positions.push(position);
+            }
+        }
+        if positions.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.source.commit(&positions).await {
+            // Usually a rebalance took the partition away: its new owner replays from the
+            // last good commit, which is at-least-once, so keep going.
+            tracing::warn!(stage = self.processor.name(), error = %e, "commit failed");
+            return Ok(());
+        }
+        for pos in positions {
+            if let Some(pp) = progress.get_mut(&pos.partition) {
+                pp.committed = Some(pos);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((100u64 << attempt.min(6)).min(5_000))
+}

@@ -1,0 +1,330 @@
+//! Kafka adapters: client configuration (with librdkafka pass-through), the consumer source
+//! with rebalance tracking and checkpoint metadata, the acknowledging producer sink, and
+//! topic creation.
+
+use crate::config::KafkaConfig;
+use crate::metrics::{labels, Metrics};
+use crate::stage::{InMessage, OutRecord, PartitionId};
+use crate::transport::{Checkpoint, CommitPosition, Polled, Rebalance, Sink, Source};
+use anyhow::Context as _;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::util::Timeout;
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Base client configuration: brokers, then CloudSage's defaults, then the user's
+/// pass-through properties (which win).
+pub fn client_config(cfg: &KafkaConfig) -> anyhow::Result<ClientConfig> {
+    let brokers = cfg
+        .brokers
+        .as_deref()
+        .context("kafka.brokers is not set (CLOUDSAGE_KAFKA__BROKERS)")?;
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", brokers);
+    for (k, v) in cfg.rdkafka_properties() {
+        c.set(k, v);
+    }
+    Ok(c)
+}
+
+fn with_defaults(mut base: ClientConfig, cfg: &KafkaConfig, defaults: &[(&str, &str)]) -> ClientConfig {
+    let user: Vec<String> = cfg.rdkafka_properties().into_iter().map(|(k, _)| k).collect();
+    for (k, v) in defaults {
+        if !user.iter().any(|u| u == k) {
+            base.set(*k, *v);
+        }
+    }
+    base
+}
+
+/// Creates any missing topic among `topics`.
+pub async fn ensure_topics(cfg: &KafkaConfig, topics: &[String]) -> anyhow::Result<()> {
+    let admin: AdminClient<DefaultClientContext> = client_config(cfg)?.create()?;
+    let new: Vec<NewTopic> = topics
+        .iter()
+        .map(|t| {
+            NewTopic::new(
+                t,
+                cfg.topic_partitions,
+                TopicReplication::Fixed(cfg.topic_replication),
+            )
+        })
+        .collect();
+    let results = admin
+        .create_topics(&new, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))
+        .await?;
+    for r in results {
+        match r {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((t, e)) => anyhow::bail!("creating topic {t}: {e}"),
+        }
+    }
+    Ok(())
+}
+
+/// Records partition assignments and revocations as librdkafka reports them, for the
+/// driver to apply between batches (the driver never holds uncommitted work across a poll,
+/// so a revoke needs no draining here: everything handled is already committed).
+#[derive(Default, Clone)]
+pub struct RebalanceRecorder {
+    pending: Arc<Mutex<(Vec<PartitionId>, Vec<PartitionId>)>>,
+}
+
+fn partitions_of(tpl: &TopicPartitionList) -> Vec<PartitionId> {
+    tpl.elements()
+        .iter()
+        .map(|e| PartitionId {
+            topic: e.topic().to_string(),
+            partition: e.partition(),
+        })
+        .collect()
+}
+
+impl ClientContext for RebalanceRecorder {}
+
+impl ConsumerContext for RebalanceRecorder {
+    fn pre_rebalance(&self, _c: &BaseConsumer<Self>, rebalance: &rdkafka::consumer::Rebalance<'_>) {
+        if let rdkafka::consumer::Rebalance::Revoke(tpl) = rebalance {
+            let revoked = partitions_of(tpl);
+            tracing::info!(?revoked, "partitions revoked");
+            let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            p.1.retain(|a| !revoked.contains(a));
+            p.0.extend(revoked);
+        }
+    }
+
+    fn post_rebalance(&self, _c: &BaseConsumer<Self>, rebalance: &rdkafka::consumer::Rebalance<'_>) {
+        if let rdkafka::consumer::Rebalance::Assign(tpl) = rebalance {
+            let assigned = partitions_of(tpl);
+            tracing::info!(?assigned, "partitions assigned");
+            self.pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .1
+                .extend(assigned);
+        }
+    }
+}
+
+type Consumer_ = StreamConsumer<RebalanceRecorder>;
+
+/// A consumer-group member reading the stage's input topics.
+pub struct KafkaSource {
+    consumer: Arc<Consumer_>,
+    recorder: RebalanceRecorder,
+}
+
+impl KafkaSource {
+    /// The consumer of a stage: group `<group_prefix>-<stage>`.
+    pub fn new(cfg: &KafkaConfig, stage: &str, topics: &[&str]) -> anyhow::Result<Self> {
+        Self::with_group(cfg, &format!("{}-{}", cfg.group_prefix, stage), topics, &[])
+    }
+
+    /// A consumer in `group`; `overrides` win over CloudSage's defaults (not over the user's).
+    pub fn with_group(
+        cfg: &KafkaConfig,
+        group: &str,
+        topics: &[&str],
+        overrides: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        let mut base = client_config(cfg)?;
+        base.set("group.id", group);
+        let mut defaults: Vec<(&str, &str)> = overrides.to_vec();
+        for d in [
+                // Offsets are committed by the driver only after outputs are acknowledged.
+                ("enable.auto.commit", "false"),
+                ("enable.auto.offset.store", "false"),
+                ("auto.offset.reset", "earliest"),
+                // tansu (CI's broker) only completes group joins with a short poll interval;
+                // the driver polls at least every batch, so this is safe for Kafka too.
+                ("max.poll.interval.ms", "7000"),
+                ("session.timeout.ms", "6000"),
+                ("partition.assignment.strategy", "range"),
+            ] {
+            if !defaults.iter().any(|(k, _)| *k == d.0) {
+                defaults.push(d);
+            }
+        }
+        let c = with_defaults(base, cfg, &defaults);
+        let recorder = RebalanceRecorder::default();
+        let consumer: Consumer_ = c.create_with_context(recorder.clone())?;
+        consumer.subscribe(topics)?;
+        Ok(Self {
+            consumer: Arc::new(consumer),
+            recorder,
+        })
+    }
+}
+
+fn to_in_message(m: &rdkafka::message::BorrowedMessage<'_>) -> InMessage {
+    InMessage {
+        topic: m.topic().to_string(),
+        partition: m.partition(),
+        offset: m.offset(),
+        key: m.key().map(<[u8]>::to_vec),
+        payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+        timestamp_ms: m.timestamp().to_millis(),
+    }
+}
+
+impl Source for KafkaSource {
+    async fn next_batch(&mut self, max: usize, linger: Duration) -> anyhow::Result<Polled> {
+        let first = match tokio::time::timeout(linger, self.consumer.recv()).await {
+            Err(_) => return Ok(Polled::Idle),
+            Ok(Err(e)) => return Err(e.into()),
+            Ok(Ok(m)) => to_in_message(&m),
+        };
+        let deadline = Instant::now() + linger;
+        let mut batch = vec![first];
+        while batch.len() < max {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.consumer.recv()).await {
+                Ok(Ok(m)) => batch.push(to_in_message(&m)),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "consumer error while filling a batch");
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        Ok(Polled::Messages(batch))
+    }
+
+    async fn take_rebalance(&mut self) -> anyhow::Result<Option<Rebalance>> {
+        let (revoked, assigned) = {
+            let mut p = self.recorder.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if p.0.is_empty() && p.1.is_empty() {
+                return Ok(None);
+            }
+            (std::mem::take(&mut p.0), std::mem::take(&mut p.1))
+        };
+        let mut tpl = TopicPartitionList::new();
+        for a in &assigned {
+            tpl.add_partition(&a.topic, a.partition);
+        }
+        let consumer = self.consumer.clone();
+        let committed = tokio::task::spawn_blocking(move || {
+            consumer.committed_offsets(tpl, Timeout::After(Duration::from_secs(10)))
+        })
+        .await??;
+        let assigned = assigned
+            .into_iter()
+            .map(|p| {
+                let checkpoint = committed
+                    .find_partition(&p.topic, p.partition)
+                    .and_then(|e| Checkpoint::decode(e.metadata()));
+                (p, checkpoint)
+            })
+            .collect();
+        Ok(Some(Rebalance { revoked, assigned }))
+    }
+
+    async fn commit(&mut self, positions: &[CommitPosition]) -> anyhow::Result<()> {
+        if positions.is_empty() {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        for p in positions {
+            tpl.add_partition_offset(
+                &p.partition.topic,
+                p.partition.partition,
+                Offset::Offset(p.offset),
+            )?;
+            if let Some(mut e) = tpl.find_partition(&p.partition.topic, p.partition.partition) {
+                e.set_metadata(p.checkpoint.encode());
+            }
+        }
+        let consumer = self.consumer.clone();
+        tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync)).await??;
+        Ok(())
+    }
+
+    fn report_lag(&self, metrics: &Metrics) {
+        let consumer = self.consumer.clone();
+        let lag = metrics.consumer_lag.clone();
+        tokio::task::spawn_blocking(move || {
+            let Ok(assignment) = consumer.assignment() else { return };
+            let Ok(committed) =
+                consumer.committed_offsets(assignment.clone(), Timeout::After(Duration::from_secs(5)))
+            else {
+                return;
+            };
+            for e in assignment.elements() {
+                let Ok((_, high)) =
+                    consumer.fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(5))
+                else {
+                    continue;
+                };
+                let done = committed
+                    .find_partition(e.topic(), e.partition())
+                    .and_then(|c| Checkpoint::decode(c.metadata()).map(|cp| cp.done))
+                    .unwrap_or(0);
+                let part = e.partition().to_string();
+                lag.get_or_create(&labels(&[("topic", e.topic()), ("partition", &part)]))
+                    .set((high - done).max(0));
+            }
+        });
+    }
+}
+
+/// An acknowledging producer: `send` resolves after every record is acknowledged.
+pub struct KafkaSink {
+    producer: FutureProducer,
+}
+
+impl KafkaSink {
+    pub fn new(cfg: &KafkaConfig) -> anyhow::Result<Self> {
+        let c = with_defaults(
+            client_config(cfg)?,
+            cfg,
+            &[
+                ("acks", "all"),
+                ("linger.ms", "5"),
+                ("compression.type", "lz4"),
+                ("message.timeout.ms", "60000"),
+            ],
+        );
+        Ok(Self {
+            producer: c.create()?,
+        })
+    }
+
+    /// Checks the broker answers a metadata request (for `/health`).
+    pub fn ping(&self) -> anyhow::Result<()> {
+        self.producer
+            .client()
+            .fetch_metadata(None, Duration::from_secs(3))?;
+        Ok(())
+    }
+
+    pub fn flush(&self) {
+        let _ = self.producer.flush(Duration::from_secs(10));
+    }
+}
+
+impl Sink for KafkaSink {
+    async fn send(&self, records: Vec<OutRecord>) -> anyhow::Result<()> {
+        let deliveries: Vec<_> = records
+            .iter()
+            .map(|r| {
+                self.producer.send(
+                    FutureRecord::to(&r.topic).key(&r.key).payload(&r.payload),
+                    Timeout::After(Duration::from_secs(60)),
+                )
+            })
+            .collect();
+        for d in futures::future::join_all(deliveries).await {
+            if let Err((e, _)) = d {
+                anyhow::bail!("produce failed: {e}");
+            }
+        }
+        Ok(())
+    }
+}
+

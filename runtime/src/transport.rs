@@ -1,0 +1,101 @@
+//! The two ends of the loop, so one driver serves Kafka and in-memory channels alike.
+
+use crate::stage::{InMessage, OutRecord, PartitionId};
+use std::future::Future;
+use std::time::Duration;
+
+/// What one poll of a source gave.
+#[derive(Debug)]
+pub enum Polled {
+    Messages(Vec<InMessage>),
+    /// Nothing arrived within the linger time.
+    Idle,
+    /// A finite input has ended (in-memory runs); Kafka never ends.
+    End,
+}
+
+/// What a previous owner committed for a partition: the offset consumption restarts from,
+/// the first offset it had not yet handled (`done`), and its stage checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    pub done: i64,
+    pub state: Option<String>,
+}
+
+impl Checkpoint {
+    pub fn encode(&self) -> String {
+        serde_json::json!({ "done": self.done, "state": self.state }).to_string()
+    }
+
+    /// Parses committed metadata; anything else (empty, foreign tools) is no checkpoint.
+    pub fn decode(metadata: &str) -> Option<Checkpoint> {
+        let v: serde_json::Value = serde_json::from_str(metadata).ok()?;
+        Some(Checkpoint {
+            done: v.get("done")?.as_i64()?,
+            state: v.get("state").and_then(|s| s.as_str()).map(str::to_string),
+        })
+    }
+}
+
+/// Partition ownership changes since the last call.
+#[derive(Debug, Default)]
+pub struct Rebalance {
+    pub revoked: Vec<PartitionId>,
+    pub assigned: Vec<(PartitionId, Option<Checkpoint>)>,
+}
+
+/// A position to commit: consumption restarts at `offset`; `checkpoint` travels with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommitPosition {
+    pub partition: PartitionId,
+    pub offset: i64,
+    pub checkpoint: Checkpoint,
+}
+
+pub trait Source: Send {
+    /// Up to `max` records, waiting at most `linger` after the first for more.
+    fn next_batch(
+        &mut self,
+        max: usize,
+        linger: Duration,
+    ) -> impl Future<Output = anyhow::Result<Polled>> + Send;
+
+    /// Ownership changes the driver must apply before handling the batch just polled.
+    fn take_rebalance(&mut self) -> impl Future<Output = anyhow::Result<Option<Rebalance>>> + Send;
+
+    /// Stores positions (synchronously acknowledged by the broker).
+    fn commit(
+        &mut self,
+        positions: &[CommitPosition],
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// Refreshes lag gauges, if the transport knows them.
+    fn report_lag(&self, _metrics: &crate::metrics::Metrics) {}
+}
+
+pub trait Sink: Send + Sync {
+    /// Produces records and resolves once the broker acknowledged every one.
+    fn send(&self, records: Vec<OutRecord>) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoint_round_trips_and_ignores_foreign_metadata() {
+        let c = Checkpoint {
+            done: 42,
+            state: Some("wm=1".into()),
+        };
+        assert_eq!(Checkpoint::decode(&c.encode()), Some(c));
+        assert_eq!(Checkpoint::decode(""), None);
+        assert_eq!(Checkpoint::decode("{\"x\":1}"), None);
+    }
+}
+
+impl<T: Sink> Sink for std::sync::Arc<T> {
+    fn send(&self, records: Vec<OutRecord>) -> impl Future<Output = anyhow::Result<()>> + Send {
+        (**self).send(records)
+    }
+}

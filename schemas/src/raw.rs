@@ -1,0 +1,270 @@
+//! Decoding `logs.raw` records from producers with or without Avro tooling:
+//! Avro single-object encoding, else a JSON object, else a plain UTF-8 line.
+
+use crate::{codec::MAGIC, error::DecodeError, Message, RawLog};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// What a record does not say itself: who sent it, how, and when it arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RawDefaults {
+    pub project: String,
+    pub service: String,
+    pub source: String,
+    pub received_at_ms: i64,
+}
+
+// Well-known keys, in order of preference; the first one present (with a usable value) wins and
+// is not repeated in `fields`.
+const SERVICE_KEYS: &[&str] = &["service", "app", "service.name"];
+const TIME_KEYS: &[&str] = &["timestamp", "time", "@timestamp", "ts"];
+const LINE_KEYS: &[&str] = &["message", "msg", "log", "line"];
+
+/// Decodes one `logs.raw` record. Avro records carry everything; JSON and text records take
+/// what they lack from `defaults`. Invalid UTF-8 and empty records are errors (for the DLQ).
+pub fn decode_raw_log(bytes: &[u8], defaults: &RawDefaults) -> Result<RawLog, DecodeError> {
+    // `C3 01` is never valid UTF-8, so the three formats cannot be confused.
+    if bytes.starts_with(&MAGIC) {
+        return RawLog::decode(bytes);
+    }
+    let text = std::str::from_utf8(bytes)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    if text.trim_start().starts_with('{') {
+        if let Ok(object) = serde_json::from_str::<Map<String, Value>>(text) {
+            return from_json(object, defaults);
+        }
+    }
+    Ok(RawLog {
+        line: Some(text.trim_end_matches(['\r', '\n']).to_string()),
+        ..empty(defaults)
+    })
+}
+
+fn empty(defaults: &RawDefaults) -> RawLog {
+    RawLog {
+        project: defaults.project.clone(),
+        service: defaults.service.clone(),
+        source: defaults.source.clone(),
+        received_at_ms: defaults.received_at_ms,
+        event_time_ms: None,
+        line: None,
+        fields: BTreeMap::new(),
+    }
+}
+
+fn from_json(
+    mut object: Map<String, Value>,
+    defaults: &RawDefaults,
+) -> Result<RawLog, DecodeError> {
+    let mut log = empty(defaults);
+    if let Some(project) = take(&mut object, &["project"], as_text) {
+        log.project = project;
+    }
+    if let Some(service) = take(&mut object, SERVICE_KEYS, as_text) {
+        log.service = service;
+    }
+    log.event_time_ms = take(&mut object, TIME_KEYS, as_epoch_ms);
+    log.line = take(&mut object, LINE_KEYS, as_text);
+    log.fields = object
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (k, v)
+        })
+        .collect();
+    if log.line.is_none() && log.fields.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    Ok(log)
+}
+
+/// Removes and converts the first of `keys` whose value `convert` accepts.
+fn take<T>(
+    object: &mut Map<String, Value>,
+    keys: &[&str],
+    convert: fn(&Value) -> Option<T>,
+) -> Option<T> {
+    let (key, value) = keys
+        .iter()
+        .find_map(|k| object.get(*k).and_then(convert).map(|v| (*k, v)))?;
+    object.remove(key);
+    Some(value)
+}
+
+fn as_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// An RFC 3339 string, or epoch seconds / millis (/ micros / nanos) as a number or numeric
+/// string, told apart by magnitude.
+fn as_epoch_ms(value: &Value) -> Option<i64> {
+    let number = match value {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => match s.trim().parse::<f64>() {
+            Ok(n) => n,
+            Err(_) => return parse_rfc3339(s.trim()),
+        },
+        _ => return None,
+    };
+    if !number.is_finite() || number < 0.0 {
+        return None;
+    }
+    // 1e11 s is the year 5138, 1e11 ms is 1973: anything smaller is seconds, and so on up.
+    let ms = match number {
+        n if n < 1e11 => n * 1e3,
+        n if n < 1e14 => n,
+        n if n < 1e17 => n / 1e3,
+        n => n / 1e6,
+    };
+    Some(ms.round() as i64)
+}
+
+fn parse_rfc3339(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn defaults() -> RawDefaults {
+        RawDefaults {
+            project: "acme".into(),
+            service: "unknown".into(),
+            source: "kafka".into(),
+            received_at_ms: 1_700_000_000_999,
+        }
+    }
+
+    #[test]
+    fn avro_records_are_decoded_as_is() {
+        let log = RawLog {
+            project: "other".into(),
+            line: Some("hi".into()),
+            ..empty(&defaults())
+        };
+        assert_eq!(decode_raw_log(&log.encode(), &defaults()).unwrap(), log);
+    }
+
+    #[test]
+    fn json_objects_map_well_known_keys() {
+        let json = br#"{"service.name":"checkout","@timestamp":"2023-11-14T22:13:20.5+01:00",
+            "msg":"payment failed","level":"error","latency_ms":12.5,"ok":false,
+            "ctx":{"user":1},"app":""}"#;
+        let log = decode_raw_log(json, &defaults()).unwrap();
+        assert_eq!(log.project, "acme");
+        assert_eq!(log.service, "checkout");
+        assert_eq!(log.source, "kafka");
+        assert_eq!(log.received_at_ms, 1_700_000_000_999);
+        assert_eq!(log.event_time_ms, Some(1_699_996_400_500));
+        assert_eq!(log.line.as_deref(), Some("payment failed"));
+        let fields: Vec<_> = log
+            .fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("app", ""),
+                ("ctx", r#"{"user":1}"#),
+                ("latency_ms", "12.5"),
+                ("level", "error"),
+                ("ok", "false"),
+            ]
+        );
+    }
+
+    #[test]
+    fn json_project_and_service_override_defaults() {
+        let log = decode_raw_log(
+            br#"{"project":"p2","service":"s","app":"a","log":"x"}"#,
+            &defaults(),
+        )
+        .unwrap();
+        assert_eq!((log.project.as_str(), log.service.as_str()), ("p2", "s"));
+        assert_eq!(log.fields["app"], "a");
+    }
+
+    #[test]
+    fn timestamps_in_every_form() {
+        let cases: &[(&str, Option<i64>)] = &[
+            (r#""2023-11-14T22:13:20Z""#, Some(1_700_000_000_000)),
+            (r#""2023-11-14T22:13:20.123456Z""#, Some(1_700_000_000_123)),
+            ("1700000000", Some(1_700_000_000_000)),
+            ("1700000000.25", Some(1_700_000_000_250)),
+            ("1700000000123", Some(1_700_000_000_123)),
+            (r#""1700000000123""#, Some(1_700_000_000_123)),
+            ("1700000000123456", Some(1_700_000_000_123)),
+            ("1700000000123456789", Some(1_700_000_000_123)),
+            (r#""yesterday""#, None),
+            ("-5", None),
+            ("true", None),
+        ];
+        for (ts, expected) in cases {
+            let json = format!(r#"{{"ts":{ts},"line":"x"}}"#);
+            let log = decode_raw_log(json.as_bytes(), &defaults()).unwrap();
+            assert_eq!(log.event_time_ms, *expected, "{ts}");
+            // An unusable timestamp stays visible in the fields.
+            assert_eq!(log.fields.contains_key("ts"), expected.is_none(), "{ts}");
+        }
+    }
+
+    #[test]
+    fn plain_text_and_non_objects_are_lines() {
+        for (input, line) in [
+            ("GET /health 200\r\n", "GET /health 200"),
+            ("  indented\n", "  indented"),
+            ("{not json", "{not json"),
+            ("[1,2]", "[1,2]"),
+            ("42", "42"),
+            ("multi\nline\n", "multi\nline"),
+        ] {
+            let log = decode_raw_log(input.as_bytes(), &defaults()).unwrap();
+            assert_eq!(log.line.as_deref(), Some(line));
+            assert!(log.fields.is_empty() && log.event_time_ms.is_none());
+            assert_eq!(log.service, "unknown");
+        }
+    }
+
+    #[test]
+    fn empty_and_binary_records_are_errors() {
+        for input in [&b""[..], b"  \r\n\t", b"{}", b"{\"service\":\"s\"}"] {
+            let err = decode_raw_log(input, &defaults()).unwrap_err();
+            assert_eq!(err.to_string(), "empty record");
+        }
+        assert!(matches!(
+            decode_raw_log(&[0xff, 0xfe, 0x00], &defaults()),
+            Err(DecodeError::InvalidUtf8(_))
+        ));
+        assert!(matches!(
+            decode_raw_log(&[0xc3, 0x01, 0x02], &defaults()),
+            Err(DecodeError::Truncated { len: 3 })
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = decode_raw_log(&bytes, &defaults());
+        }
+
+        #[test]
+        fn never_panics_on_json_like_text(text in r#"\{("[a-z@.]{1,10}":("[^"]{0,12}"|-?[0-9]{1,20}(\.[0-9]{1,4})?|true|null|\{\}),?){0,6}\}"#) {
+            let _ = decode_raw_log(text.as_bytes(), &defaults());
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The scorer's adapter to the shared runtime: decoding, per-partition window state,
+//! publishing and storing closed windows.
+
+use crate::event::Event;
+use crate::window::{Added, PartitionWindows, WindowConfig};
+use cloudsage_runtime::config::ScorerConfig;
+use cloudsage_runtime::{InMessage, Outputs, PartitionId, Processor, TableRow};
+use cloudsage_schemas::topics::{LOGS_RAW, WINDOWS_SCORED};
+use cloudsage_schemas::{decode_raw_log, Message as _, RawDefaults, RawLog, ScoredWindow};
+use std::collections::HashMap;
+
+pub struct ScorerProcessor {
+    cfg: WindowConfig,
+    default_project: String,
+    default_service: String,
+    partitions: HashMap<PartitionId, PartitionWindows>,
+    closed: Vec<ScoredWindow>,
+    /// Late events seen (also reported per window).
+    pub late_events: u64,
+}
+
+impl ScorerProcessor {
+    pub fn new(c: &ScorerConfig) -> Self {
+        Self {
+            cfg: WindowConfig {
+                size_ms: c.window.as_millis().max(1) as i64,
+                allowed_lateness_ms: c.allowed_lateness.as_millis() as i64,
+                idle_flush_ms: c.idle_flush.as_millis() as i64,
+            },
+            default_project: c.default_project.clone(),
+            default_service: c.default_service.clone(),
+            partitions: HashMap::new(),
+            closed: vec![],
+            late_events: 0,
+        }
+    }
+
+    fn emit_closed(&mut self, out: &mut Outputs) {
+        for w in self.closed.drain(..) {
+            out.publish(WINDOWS_SCORED, format!("{}/{}", w.project, w.service), w.encode());
+            out.store(TableRow::RiskWindow(w));
+        }
+    }
+}
+
+/// `project/service` from a record key, the convention of every CloudSage producer.
+fn series_from_key(key: Option<&[u8]>) -> (Option<String>, Option<String>) {
+    let Some(k) = key.and_then(|k| std::str::from_utf8(k).ok()) else {
+        return (None, None);
+    };
+    match k.split_once('/') {
+        Some((p, s)) if !p.is_empty() && !s.is_empty() => (Some(p.into()), Some(s.into())),
+        _ if !k.is_empty() => (None, Some(k.into())),
+        _ => (None, None),
+    }
+}
+
+impl Processor for ScorerProcessor {
+    type Input = RawLog;
+
+    fn name(&self) -> &'static str {
+        "scorer"
+    }
+
+    fn input_topics(&self) -> Vec<&'static str> {
+        vec![LOGS_RAW]
+    }
+
+    fn decode(&self, msg: &InMessage) -> Result<RawLog, String> {
+        let (project, service) = series_from_key(msg.key.as_deref());
+        let defaults = RawDefaults {
+            project: project.unwrap_or_else(|| self.default_project.clone()),
+            service: service.unwrap_or_else(|| self.default_service.clone()),
+            source: "kafka".into(),
+            received_at_ms: msg.timestamp_ms.unwrap_or_else(cloudsage_runtime::driver::now_ms),
+        };
+        decode_raw_log(&msg.payload, &defaults).map_err(|e| e.to_string())
+    }
+
+    fn process(&mut self, msg: &InMessage, raw: RawLog, now_ms: i64, out: &mut Outputs) {
+        let event = Event::from_raw(raw);
+        let pw = self.partitions.entry(msg.partition_id()).or_default();
+        if pw.add(&self.cfg, event, msg.offset, now_ms, &mut self.closed) == Added::Late {
+            self.late_events += 1;
+        }
+        self.emit_closed(out);
+    }
+
+    fn on_tick(&mut self, now_ms: i64, out: &mut Outputs) {
+        for pw in self.partitions.values_mut() {
+            pw.flush_if_idle(&self.cfg, now_ms, &mut self.closed);
+        }
+        self.emit_closed(out);
+    }
+
+    fn finish(&mut self, out: &mut Outputs) {
+        for pw in self.partitions.values_mut() {
+            pw.flush_all(&self.cfg, &mut self.closed);
+        }
+        self.emit_closed(out);
+    }
+
+    fn retained_offset(&self, p: &PartitionId) -> Option<i64> {
+        self.partitions.get(p).and_then(PartitionWindows::retained_offset)
+    }
+
+    fn checkpoint(&self, p: &PartitionId) -> Option<String> {
+        self.partitions.get(p).and_then(|pw| pw.checkpoint(&self.cfg))
+    }
+
+    fn restore(&mut self, p: &PartitionId, checkpoint: &str) {
+        self.partitions.insert(p.clone(), PartitionWindows::restore(checkpoint));
+    }
+
+    fn forget(&mut self, p: &PartitionId) {
+        self.partitions.remove(p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_key_convention() {
+        assert_eq!(series_from_key(Some(b"shop/api")), (Some("shop".into()), Some("api".into())));
+        assert_eq!(series_from_key(Some(b"api")), (None, Some("api".into())));
+        assert_eq!(series_from_key(None), (None, None));
+    }
+}
