@@ -1,6 +1,8 @@
 //! A deterministic synthetic log: three services of a shop over `minutes` minutes, in mixed
-//! formats (plain text with ISO timestamps, JSON lines, logfmt). `payments` degrades into an
-//! error storm in the middle third and recovers; `checkout` shows a smaller wave of warnings.
+//! formats. Plain-text lines with ISO timestamps belong to the run's default service (the web
+//! front end); `payments` writes JSON with `timestamp`/`level`/`service`, `search` JSON with
+//! `ts` (epoch ms)/`severity`/`app`. `payments` degrades into an error storm in the middle third
+//! and recovers; the front end shows a smaller wave of warnings.
 
 use std::io::Write;
 use std::path::Path;
@@ -21,6 +23,9 @@ impl SplitMix {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
+
+/// 2026-11-20T00:00:00Z, the sample's day.
+const DAY_MS: i64 = 1_795_132_800_000;
 
 fn iso(ms: i64) -> String {
     let secs = ms / 1000;
@@ -47,11 +52,11 @@ pub fn lines(minutes: u32) -> Vec<String> {
     for m in 0..minutes {
         for i in 0..60 {
             let t = base_ms + m as i64 * 60_000 + i * 1000 + (rng.unit() * 999.0) as i64;
-            // checkout: plain text
+            // web front end: plain text
             let warn = if m >= minutes / 3 && m < minutes / 2 { 0.15 } else { 0.02 };
             let lvl = if rng.unit() < warn { "WARN" } else { "INFO" };
             out.push(format!(
-                "{} {lvl} checkout [http-{}] order {} placed in {}ms",
+                "{} {lvl} [http-{}] order {} placed in {}ms",
                 iso(t),
                 rng.next() % 8,
                 100_000 + rng.next() % 900_000,
@@ -69,11 +74,11 @@ pub fn lines(minutes: u32) -> Vec<String> {
                 iso(t + 150),
                 rng.next() % 500
             ));
-            // search: logfmt, healthy
+            // search: JSON with other field names, healthy
             if i % 2 == 0 {
                 out.push(format!(
-                    "time={} level=info service=search msg=\"query served\" took_ms={}",
-                    iso(t + 300),
+                    r#"{{"ts":{},"severity":"INFO","app":"search","message":"query served","took_ms":{}}}"#,
+                    DAY_MS + t + 300,
                     5 + rng.next() % 40
                 ));
             }

@@ -68,7 +68,11 @@ enum TopicsAction {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let config = Config::load(cli.config.as_deref())?;
+    let mut config = Config::load(cli.config.as_deref())?;
+    if matches!(cli.command, Command::Run { .. }) && config.log.filter == "info" {
+        // `run` prints a report; keep diagnostics to warnings unless asked otherwise.
+        config.log.filter = "warn".into();
+    }
     init_logging(&config.log);
     match cli.command {
         Command::Run { file, project, service } => {

@@ -24,6 +24,7 @@ CH_TCP_PORT="${CLOUDSAGE_LOCAL_CH_TCP_PORT:-9000}"
 SMTP_PORT="${CLOUDSAGE_LOCAL_SMTP_PORT:-2525}"
 TIMEOUT="${CLOUDSAGE_LOCAL_TIMEOUT:-60}"
 TANSU_VERSION=0.6.0
+TANSU_FEATURES=dynostore # the in-memory storage engine (memory://)
 CH_DATABASE="${CLOUDSAGE_LOCAL_CH_DATABASE:-cloudsage_test}"
 # Topics that `topics` creates when given no names (schemas/src/topics.rs: all_topics()).
 DEFAULT_TOPICS=(logs.raw windows.scored forecasts alerts
@@ -50,10 +51,35 @@ now_ms() { date +%s%3N; }
 
 have_clickhouse() { command -v clickhouse-server >/dev/null 2>&1 || [[ -x /usr/sbin/clickhouse-server ]]; }
 
+wants() { [[ " ${SERVICES[*]} " == *" $1 "* ]]; }
+
+# tansu's default features have no storage engine at all (`memory://` fails with
+# FeatureNotEnabled "dynostore"), so it must be installed with the dynostore feature.
+# cargo records the features of what it installed in $CARGO_HOME/.crates2.json.
+have_tansu() {
+  command -v tansu >/dev/null 2>&1 || return 1
+  [[ "$(tansu --version 2>/dev/null)" == "tansu $TANSU_VERSION" ]] || return 1
+  "$PYTHON" - "${CARGO_HOME:-$HOME/.cargo}/.crates2.json" "$TANSU_VERSION" "$TANSU_FEATURES" <<'PY'
+import json, sys
+path, version, wanted = sys.argv[1], sys.argv[2], set(sys.argv[3].split(","))
+try:
+    installs = json.load(open(path))["installs"]
+except (OSError, ValueError, KeyError):
+    sys.exit(1)
+ok = any(k.startswith(f"tansu {version} ") and wanted <= set(v.get("features", []))
+         for k, v in installs.items())
+sys.exit(0 if ok else 1)
+PY
+}
+
+have_aiosmtpd() { "$PYTHON" -c 'import aiosmtpd' >/dev/null 2>&1; }
+
 cmd_install() {
   local apt_pkgs=()
-  have_clickhouse || apt_pkgs+=(clickhouse-server)
-  command -v clickhouse-client >/dev/null 2>&1 || apt_pkgs+=(clickhouse-client)
+  if wants clickhouse; then
+    have_clickhouse || apt_pkgs+=(clickhouse-server)
+    command -v clickhouse-client >/dev/null 2>&1 || apt_pkgs+=(clickhouse-client)
+  fi
   command -v curl >/dev/null 2>&1 || apt_pkgs+=(curl)
   if ((${#apt_pkgs[@]})); then
     log "apt-get install ${apt_pkgs[*]}"
@@ -65,24 +91,25 @@ cmd_install() {
       die "apt-get install ${apt_pkgs[*]} failed"
   fi
 
-  if ! command -v tansu >/dev/null 2>&1; then
+  if wants kafka && ! have_tansu; then
     if pgrep -f "cargo install tansu" >/dev/null 2>&1; then
       log "a 'cargo install tansu' is already running; waiting for it"
       while pgrep -f "cargo install tansu" >/dev/null 2>&1; do sleep 10; done
     fi
-    if ! command -v tansu >/dev/null 2>&1; then
-      log "cargo install tansu --version $TANSU_VERSION --locked (takes 15-25 minutes on 2 cores)"
-      cargo install tansu --version "$TANSU_VERSION" --locked --quiet ||
+    if ! have_tansu; then
+      log "cargo install tansu --version $TANSU_VERSION --features $TANSU_FEATURES --locked (15-25 minutes on 2 cores)"
+      cargo install tansu --version "$TANSU_VERSION" --features "$TANSU_FEATURES" --locked --quiet ||
         die "cargo install tansu failed"
+      have_tansu || die "tansu installed, but not found as tansu $TANSU_VERSION with features $TANSU_FEATURES"
     fi
   fi
 
-  if ! "$PYTHON" -c 'import aiosmtpd' >/dev/null 2>&1; then
+  if wants smtp && ! have_aiosmtpd; then
     log "pip install aiosmtpd"
     "$PYTHON" -m pip install --quiet --disable-pip-version-check aiosmtpd ||
       die "pip install aiosmtpd failed"
   fi
-  log "install: clickhouse-server, tansu $(tansu --version 2>/dev/null | awk '{print $NF}'), aiosmtpd present"
+  log "install: all present for: ${SERVICES[*]}"
 }
 
 # ---------------------------------------------------------------- helpers
@@ -287,8 +314,8 @@ start_one() {
     fi
     case "$svc" in
       clickhouse) have_clickhouse || die "clickhouse-server not installed: run '$0 install'" ;;
-      kafka) command -v tansu >/dev/null 2>&1 || die "tansu not installed: run '$0 install'" ;;
-      smtp) "$PYTHON" -c 'import aiosmtpd' 2>/dev/null || die "aiosmtpd not installed: run '$0 install'" ;;
+      kafka) have_tansu || die "tansu $TANSU_VERSION (features $TANSU_FEATURES) not installed: run '$0 install'" ;;
+      smtp) have_aiosmtpd || die "aiosmtpd not installed: run '$0 install'" ;;
     esac
     "launch_$svc"
   fi

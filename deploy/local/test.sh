@@ -88,15 +88,14 @@ eval "$("$SERVICES" env)"
 # ---- Rust checks and tests.
 phase fmt cargo fmt --all -- --check || true
 phase clippy cargo clippy --workspace --all-targets -- -D warnings || true
-if [[ "${CLOUDSAGE_TEST_DOCTESTS:-1}" == "1" ]]; then
-  phase doctests cargo test --workspace --doc || true
-fi
-
 read -r -a EXTRA <<<"${CLOUDSAGE_TEST_ARGS:-}"
 if cargo nextest --version >/dev/null 2>&1; then
+  if [[ "${CLOUDSAGE_TEST_DOCTESTS:-1}" == "1" ]]; then
+    phase doctests cargo test --workspace --doc || true
+  fi
   phase tests cargo nextest run --workspace --no-fail-fast --no-tests=warn "${EXTRA[@]}" || TEST_RC=$?
 else
-  echo "cargo-nextest not found; falling back to cargo test"
+  echo "cargo-nextest not found; falling back to cargo test (doctests included)"
   phase tests cargo test --workspace --no-fail-fast "${EXTRA[@]}" || TEST_RC=$?
 fi
 

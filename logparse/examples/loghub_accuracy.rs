@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p logparse --example loghub_accuracy [-- DIR] [--explain]
+//!     [--sim X] [--depth N] [--shuffle SEED]
 //! ```
 //!
 //! `DIR` defaults to `../shared/data/loghub` relative to the workspace root.
@@ -11,7 +12,8 @@
 //! through one fresh `TemplateMiner` with the default configuration — the
 //! same for every data set, no per-source tuning or regexes. Lines are
 //! grouped by the cluster they ended in (cluster ids survive merges).
-//! `--explain` prints, per data set, the ground-truth events that were not
+//! `--sim` / `--depth` override the default configuration (still one value
+//! for all data sets) for exploration. `--explain` prints, per data set, the ground-truth events that were not
 //! grouped exactly and the templates their lines ended in.
 
 use std::collections::HashMap;
@@ -61,16 +63,23 @@ fn read_set(dir: &Path, set: &str) -> Result<Vec<Row>, Box<dyn Error>> {
 fn main() -> Result<(), Box<dyn Error>> {
     let mut dir: Option<PathBuf> = None;
     let mut explain = false;
-    for arg in std::env::args().skip(1) {
+    let mut config = MinerConfig::default();
+    let mut shuffle: Option<u64> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--explain" => explain = true,
+            // Exploration knobs: one value for all data sets.
+            "--sim" => config.sim_threshold = args.next().ok_or("--sim X")?.parse()?,
+            "--depth" => config.depth = args.next().ok_or("--depth N")?.parse()?,
+            // Feed the lines in a pseudo-random order (robustness check).
+            "--shuffle" => shuffle = Some(args.next().ok_or("--shuffle SEED")?.parse()?),
             _ => dir = Some(PathBuf::from(arg)),
         }
     }
     let dir = dir.unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/loghub")
     });
-    let config = MinerConfig::default();
     println!(
         "Template miner grouping accuracy on {} (depth {}, similarity threshold {})\n",
         dir.display(),
@@ -81,7 +90,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("|---|---:|---:|---:|");
     let (mut sum, mut sum_pub) = (0.0, 0.0);
     for (set, published) in SETS {
-        let rows = read_set(&dir, set)?;
+        let mut rows = read_set(&dir, set)?;
+        if let Some(seed) = shuffle {
+            shuffle_rows(&mut rows, seed);
+        }
         let mut miner = TemplateMiner::new(config.clone());
         let assigned: Vec<ClusterId> = rows
             .iter()
@@ -108,6 +120,22 @@ fn main() -> Result<(), Box<dyn Error>> {
     let n = SETS.len() as f64;
     println!("| **average** | **{:.4}** | **{:.4}** | |", sum / n, sum_pub / n);
     Ok(())
+}
+
+/// Fisher-Yates with a SplitMix64 generator (no extra dependency).
+fn shuffle_rows(rows: &mut [Row], seed: u64) {
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    for i in (1..rows.len()).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        rows.swap(i, j);
+    }
 }
 
 fn explain_errors(rows: &[Row], assigned: &[ClusterId], miner: &TemplateMiner) {

@@ -10,10 +10,36 @@
 //! * [`mask`] and [`drain`]: variable masking and a streaming Drain-class
 //!   template miner with stable template ids;
 //! * [`accuracy`]: the grouping accuracy metric used to benchmark the miner.
+//!
+//! Typical hot path:
+//!
+//! ```
+//! use logparse::{extract_features, parse_line, ParseConfig, TemplateMiner};
+//!
+//! let cfg = ParseConfig::default();
+//! let mut miner = TemplateMiner::default();
+//! let line = "2024-01-02 03:04:05,123 ERROR [main] app.Db: query took 350 ms";
+//! let ev = parse_line(line, &cfg);
+//! let feats = extract_features(&ev);
+//! let m = miner.add(&ev.message);
+//! assert_eq!(feats.latency_ms, Some(350.0));
+//! assert_eq!(m.template, "query took <*>");
+//! println!("{} {}", m.template_id, m.template);
+//! ```
 
 pub mod accuracy;
 pub mod drain;
+pub mod features;
+pub mod format;
+pub mod level;
 pub mod mask;
+pub mod multiline;
+pub mod timestamp;
 
 pub use accuracy::grouping_accuracy;
 pub use drain::{ClusterId, MatchResult, MinerConfig, TemplateId, TemplateInfo, TemplateMiner};
+pub use features::{extract_features, Features};
+pub use format::{detect_format, parse_line, Field, Fields, Format, ParseConfig, ParsedEvent, Parser};
+pub use level::{detect_level, map_level_name, Severity};
+pub use multiline::{MultilineConfig, MultilineJoiner};
+pub use timestamp::TimeConfig;

@@ -308,10 +308,13 @@ pub fn mask_tokens(msg: &str, max_tokens: usize, out: &mut Vec<MaskedToken>) {
     let n = b.len().min(u32::MAX as usize);
     let max_tokens = max_tokens.max(1);
     let mut i = 0;
-    // Previous token was numeric and may absorb a unit word.
+    // The previous token is a numeric variable (may absorb a unit word or
+    // join a following numeric variable).
     let mut prev_numeric = false;
-    // Previous token is a variable that a following variable may join.
-    let mut prev_joinable = false;
+    // The previous token is a keyed variable (`blk_<*>`): its kept prefix.
+    let mut prev_key: Option<(usize, usize)> = None;
+    // The previous token is a joinable (not keyed, not bracketed) variable.
+    let mut prev_var = false;
     while i < n {
         while i < n && is_ws(b[i]) {
             i += 1;
@@ -331,58 +334,73 @@ pub fn mask_tokens(msg: &str, max_tokens: usize, out: &mut Vec<MaskedToken>) {
                 last.end = end as u32;
                 last.kind = PLAIN_VAR;
             }
-            prev_numeric = false;
-            prev_joinable = true;
             continue;
         }
         let class = classify_token(tok);
-        prev_numeric = class.numeric;
-        match class.kind {
-            TokenKind::Literal => {
-                prev_joinable = false;
-                if out.len() + 1 >= max_tokens && rest_nonempty(b, end, n) {
-                    out.push(MaskedToken {
-                        start: start as u32,
-                        end: n as u32,
-                        kind: PLAIN_VAR,
-                    });
-                    return;
-                }
-                out.push(MaskedToken {
-                    start: start as u32,
-                    end: end as u32,
-                    kind: TokenKind::Literal,
-                });
+        let TokenKind::Variable { prefix, suffix } = class.kind else {
+            prev_numeric = false;
+            prev_key = None;
+            prev_var = false;
+            if out.len() + 1 >= max_tokens && rest_nonempty(b, end, n) {
+                push(out, start, n, PLAIN_VAR);
+                return;
             }
-            TokenKind::Variable { prefix, suffix } => {
-                // Punctuation-only prefixes (`[`, `(`) may join; `key=` may not.
-                let keyed = tok.as_bytes()[..prefix as usize]
-                    .iter()
-                    .any(|&c| !is_lead_punct(c));
-                if prev_joinable && !keyed {
-                    if let Some(last) = out.last_mut() {
-                        last.end = end as u32;
-                        last.kind = PLAIN_VAR;
-                    }
-                    continue;
+            push(out, start, end, TokenKind::Literal);
+            continue;
+        };
+        let keyed = b[start..start + prefix as usize]
+            .iter()
+            .any(|&c| !is_lead_punct(c));
+        // A bracketed variable (`[10.0.0.1]`, `(42)`) is a field of its own.
+        let enclosed = prefix >= 1
+            && suffix >= 1
+            && matches!(
+                (b[start], b[end - 1]),
+                (b'[', b']') | (b'(', b')') | (b'{', b'}')
+            );
+        if (prev_numeric && class.numeric) || (prev_var && !keyed && !enclosed) {
+            // A run of variables (`14 0 4`, `1.2.3.4: 11:`, `host1:80 SOCKS5`,
+            // `403 bytes (0.4 KB)`) is one variable.
+            if let Some(last) = out.last_mut() {
+                last.end = end as u32;
+                last.kind = PLAIN_VAR;
+            }
+            prev_numeric = prev_numeric && class.numeric;
+            continue;
+        }
+        if let Some((ks, kl)) = prev_key {
+            // A repeated keyed variable (`blk_1 blk_2 blk_3`) is one variable.
+            let last_suffix = match out.last().map(|t| t.kind) {
+                Some(TokenKind::Variable { suffix, .. }) => suffix,
+                _ => 0,
+            };
+            if keyed && prefix as usize == kl && b[ks..ks + kl] == b[start..start + kl] {
+                if let Some(last) = out.last_mut() {
+                    last.end = end as u32;
+                    let suffix = if suffix == last_suffix { suffix } else { 0 };
+                    last.kind = TokenKind::Variable { prefix, suffix };
                 }
-                prev_joinable = !keyed;
-                if out.len() + 1 >= max_tokens && rest_nonempty(b, end, n) {
-                    out.push(MaskedToken {
-                        start: start as u32,
-                        end: n as u32,
-                        kind: PLAIN_VAR,
-                    });
-                    return;
-                }
-                out.push(MaskedToken {
-                    start: start as u32,
-                    end: end as u32,
-                    kind: class.kind,
-                });
+                continue;
             }
         }
+        prev_numeric = class.numeric;
+        prev_key = keyed.then_some((start, prefix as usize));
+        prev_var = !keyed && !enclosed;
+        if out.len() + 1 >= max_tokens && rest_nonempty(b, end, n) {
+            push(out, start, n, PLAIN_VAR);
+            return;
+        }
+        push(out, start, end, class.kind);
     }
+}
+
+#[inline]
+fn push(out: &mut Vec<MaskedToken>, start: usize, end: usize, kind: TokenKind) {
+    out.push(MaskedToken {
+        start: start as u32,
+        end: end as u32,
+        kind,
+    });
 }
 
 const PLAIN_VAR: TokenKind = TokenKind::Variable {
@@ -478,6 +496,13 @@ mod tests {
         assert_eq!(mask_line(""), "");
         assert_eq!(mask_line("   "), "");
         assert_eq!(mask_line("( ) [ ]"), "( ) [ ]");
+    }
+
+    #[test]
+    fn repeated_keyed_variables_collapse() {
+        assert_eq!(mask_line("delete blk_1 blk_-2 blk_3"), "delete blk_<*>");
+        assert_eq!(mask_line("for ns.example.com [1.2.3.4] failed"), "for ns.example.com [<*>] failed");
+        assert_eq!(mask_line("for ns1.example.com [1.2.3.4] failed"), "for <*> [<*>] failed");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::{
     registry::{registry, Fingerprint, Registry, SchemaVersion, MAX_ALLOCATION_BYTES},
     Alert, DeadLetter, Forecast, RawLog, ScoredWindow,
 };
-use apache_avro::{from_avro_datum, from_value, headers::HeaderBuilder, write_avro_datum_ref};
+use apache_avro::{from_avro_datum, from_value, write_avro_datum_ref};
 use serde::{de::DeserializeOwned, Serialize};
 
 /// The two bytes every single-object encoded record starts with.
@@ -61,8 +61,10 @@ pub fn encode_with<T: Serialize>(
     writer: &SchemaVersion,
     value: &T,
 ) -> Result<Vec<u8>, apache_avro::Error> {
-    let mut out =
-        apache_avro::headers::RabinFingerprintHeader::from_schema(&writer.schema).build_header();
+    // The fingerprint was computed once, with `Schema::fingerprint::<Rabin>()`, at registration.
+    let mut out = Vec::with_capacity(256);
+    out.extend(MAGIC);
+    out.extend(writer.fingerprint.0);
     // The schema-aware serializer writes straight to bytes, without an intermediate `Value`.
     write_avro_datum_ref(&writer.schema, value, &mut out)?;
     Ok(out)
@@ -246,6 +248,11 @@ mod tests {
         // Test vector from the Avro specification's schema-tests: "null" -> 7195948357588979594.
         let null = Fingerprint::of(&apache_avro::Schema::Null);
         assert_eq!(u64::from_le_bytes(null.0), 7_195_948_357_588_979_594);
+        // And the header is what apache-avro's own single-object header builder makes.
+        use apache_avro::headers::{HeaderBuilder, RabinFingerprintHeader};
+        let schema = &RawLog::schema().schema;
+        let header = RabinFingerprintHeader::from_schema(schema).build_header();
+        assert_eq!(raw_log().encode()[..HEADER_LEN], header);
     }
 
     fn unhex(s: &str) -> Vec<u8> {

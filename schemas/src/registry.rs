@@ -184,6 +184,23 @@ mod tests {
         }
     }
 
+    /// Published versions are frozen: a changed fingerprint means old data no longer decodes.
+    /// The values match fastavro's CRC-64-AVRO and the README's table.
+    #[test]
+    fn published_fingerprints_never_change() {
+        let expected = [
+            ("io.cloudsage.RawLog", "f541d62c046e84d1"),
+            ("io.cloudsage.ScoredWindow", "33c4ab129ff72e41"),
+            ("io.cloudsage.Forecast", "5f3713875432ddb1"),
+            ("io.cloudsage.Alert", "93fa529110006021"),
+            ("io.cloudsage.DeadLetter", "e86ba2703d91a54a"),
+        ];
+        for (name, fingerprint) in expected {
+            let v1 = registry().versions(name).find(|v| v.version == 1).unwrap();
+            assert_eq!(v1.fingerprint.to_string(), fingerprint, "{name} v1");
+        }
+    }
+
     /// apache-avro 0.21 keeps `{"type":"long"}` in the canonical form of logical types where the
     /// spec (and Java, Python, ...) has `"long"`, so their fingerprints would not match ours.
     #[test]

@@ -1,6 +1,7 @@
 //! From a `RawLog` to the facts a window counts: series, event time, severity.
 
 use cloudsage_schemas::RawLog;
+use logparse::timestamp::{parse_prefix, TimeConfig};
 use logparse::Severity;
 
 /// One event as the windows see it.
@@ -17,14 +18,17 @@ pub struct Event {
 const LEVEL_KEYS: &[&str] = &["level", "severity", "lvl", "log.level", "levelname"];
 
 impl Event {
-    pub fn from_raw(raw: RawLog) -> Event {
+    /// The event of a record. The event time is the record's own, else a timestamp leading
+    /// the line, else the receive time.
+    pub fn from_raw(raw: RawLog, time: &TimeConfig) -> Event {
         let from_fields = LEVEL_KEYS
             .iter()
             .find_map(|k| raw.fields.get(*k))
             .and_then(|v| logparse::map_level_name(v));
         let severity = from_fields.or_else(|| raw.line.as_deref().and_then(logparse::detect_level));
+        let line_time = || raw.line.as_deref().and_then(|l| parse_prefix(l.trim_start(), time)).map(|(t, _)| t);
         Event {
-            time_ms: raw.event_time_ms.unwrap_or(raw.received_at_ms),
+            time_ms: raw.event_time_ms.or_else(line_time).unwrap_or(raw.received_at_ms),
             project: raw.project,
             service: raw.service,
             severity,
@@ -32,7 +36,7 @@ impl Event {
     }
 
     pub fn is_error(&self) -> bool {
-        self.severity.is_some_and(|s| s >= Severity::Error)
+        self.severity.is_some_and(Severity::is_error)
     }
 
     pub fn is_warning(&self) -> bool {
@@ -60,19 +64,27 @@ mod tests {
         }
     }
 
+    const TC: TimeConfig = TimeConfig { reference_year: 2026 };
+
+    fn from(r: RawLog) -> Event {
+        Event::from_raw(r, &TC)
+    }
+
     #[test]
     fn level_from_line_or_structured_field() {
-        let e = Event::from_raw(raw(Some("2024-01-01 10:00:00 ERROR boom"), &[], Some(1)));
+        let e = from(raw(Some("2024-01-01 10:00:00 ERROR boom"), &[], Some(1)));
         assert!(e.is_error());
-        let e = Event::from_raw(raw(None, &[("level", "warning")], Some(1)));
+        let e = from(raw(None, &[("level", "warning")], Some(1)));
         assert!(e.is_warning());
-        let e = Event::from_raw(raw(Some("all good"), &[], Some(1)));
+        let e = from(raw(Some("all good"), &[], Some(1)));
         assert!(!e.is_error() && !e.is_warning());
     }
 
     #[test]
     fn receive_time_is_the_fallback_event_time() {
-        assert_eq!(Event::from_raw(raw(Some("x"), &[], None)).time_ms, 5_000);
-        assert_eq!(Event::from_raw(raw(Some("x"), &[], Some(7))).time_ms, 7);
+        assert_eq!(from(raw(Some("x"), &[], None)).time_ms, 5_000);
+        assert_eq!(from(raw(Some("x"), &[], Some(7))).time_ms, 7);
+        let t = from(raw(Some("2026-01-01T00:01:00Z INFO x"), &[], None)).time_ms;
+        assert_eq!(t, 1_767_225_660_000);
     }
 }

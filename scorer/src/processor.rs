@@ -2,6 +2,7 @@
 //! publishing and storing closed windows.
 
 use crate::event::Event;
+use logparse::timestamp::TimeConfig;
 use crate::window::{Added, PartitionWindows, WindowConfig};
 use cloudsage_runtime::config::ScorerConfig;
 use cloudsage_runtime::{InMessage, Outputs, PartitionId, Processor, TableRow};
@@ -11,6 +12,7 @@ use std::collections::HashMap;
 
 pub struct ScorerProcessor {
     cfg: WindowConfig,
+    time: TimeConfig,
     default_project: String,
     default_service: String,
     partitions: HashMap<PartitionId, PartitionWindows>,
@@ -27,6 +29,7 @@ impl ScorerProcessor {
                 allowed_lateness_ms: c.allowed_lateness.as_millis() as i64,
                 idle_flush_ms: c.idle_flush.as_millis() as i64,
             },
+            time: TimeConfig::default(),
             default_project: c.default_project.clone(),
             default_service: c.default_service.clone(),
             partitions: HashMap::new(),
@@ -78,7 +81,7 @@ impl Processor for ScorerProcessor {
     }
 
     fn process(&mut self, msg: &InMessage, raw: RawLog, now_ms: i64, out: &mut Outputs) {
-        let event = Event::from_raw(raw);
+        let event = Event::from_raw(raw, &self.time);
         let pw = self.partitions.entry(msg.partition_id()).or_default();
         if pw.add(&self.cfg, event, msg.offset, now_ms, &mut self.closed) == Added::Late {
             self.late_events += 1;

@@ -1,0 +1,195 @@
+//! NCSA common / combined access logs (Apache httpd, nginx):
+//! `host ident user [10/Oct/2000:13:55:36 -0700] "GET /x HTTP/1.1" 200 2326 "referer" "agent"`,
+//! optionally followed by extra tokens (nginx `$request_time`,
+//! `rt=0.123 uct="0.001"` pairs).
+//!
+//! Fields: `client`, `user`, `method`, `path`, `protocol`, `status`,
+//! `bytes`, `referer`, `user_agent`, and `request_time` (a trailing bare
+//! number, in seconds as nginx logs it) or any trailing `k=v` pairs.
+//! Severity from the status: 5xx → Error, 4xx → Warn, otherwise Info.
+//! The message is the request line (`GET /x HTTP/1.1`).
+
+use std::borrow::Cow;
+
+use crate::format::{Field, Format, ParseConfig, ParsedEvent};
+use crate::level::Severity;
+use crate::timestamp;
+
+/// Quick check: three tokens then `[` and later `] "`.
+pub fn looks_like(b: &[u8]) -> bool {
+    let head = &b[..b.len().min(160)];
+    let mut spaces = 0;
+    for (i, &c) in head.iter().enumerate() {
+        if c == b' ' {
+            spaces += 1;
+            if spaces == 3 {
+                return head.get(i + 1) == Some(&b'[')
+                    && head[i..].windows(3).any(|w| w == b"] \"");
+            }
+        }
+    }
+    false
+}
+
+/// Severity of an HTTP status code.
+pub fn status_severity(status: u16) -> Severity {
+    match status {
+        500..=599 => Severity::Error,
+        400..=499 => Severity::Warn,
+        _ => Severity::Info,
+    }
+}
+
+/// Parse an access-log line.
+pub fn parse<'a>(line: &'a str, _cfg: &ParseConfig) -> Option<ParsedEvent<'a>> {
+    let b = line.as_bytes();
+    let mut i = 0;
+    let mut tok = |i: &mut usize| -> Option<&'a str> {
+        let s = *i;
+        while *i < b.len() && b[*i] != b' ' {
+            *i += 1;
+        }
+        let t = &line[s..*i];
+        if b.get(*i) == Some(&b' ') {
+            *i += 1;
+        }
+        (!t.is_empty()).then_some(t)
+    };
+    let client = tok(&mut i)?;
+    let _ident = tok(&mut i)?;
+    let user = tok(&mut i)?;
+    if b.get(i) != Some(&b'[') {
+        return None;
+    }
+    let (ts, used) = timestamp::parse_clf(&b[i + 1..])?;
+    i += 1 + used;
+    if b.get(i) != Some(&b']') || b.get(i + 1) != Some(&b' ') || b.get(i + 2) != Some(&b'"') {
+        return None;
+    }
+    i += 3;
+    let (request, ni) = quoted(line, i)?;
+    i = ni;
+    if b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    let status = tok(&mut i)?;
+    let code: u16 = status.parse().ok().filter(|c| (100..=999).contains(c))?;
+    let mut ev = ParsedEvent::new(Format::AccessLog, request);
+    ev.timestamp_ms = Some(ts);
+    ev.severity = Some(status_severity(code));
+    ev.fields.push(Field::new("client", client));
+    if user != "-" {
+        ev.fields.push(Field::new("user", user));
+    }
+    let mut parts = request.splitn(3, ' ');
+    if let (Some(m), Some(p)) = (parts.next(), parts.next()) {
+        ev.fields.push(Field::new("method", m));
+        ev.fields.push(Field::new("path", p));
+        if let Some(proto) = parts.next() {
+            ev.fields.push(Field::new("protocol", proto));
+        }
+    }
+    ev.fields.push(Field::new("status", status));
+    if let Some(bytes) = tok(&mut i) {
+        if bytes != "-" {
+            ev.fields.push(Field::new("bytes", bytes));
+        }
+    }
+    // Combined: "referer" "agent".
+    for key in ["referer", "user_agent"] {
+        if b.get(i) != Some(&b'"') {
+            break;
+        }
+        let (v, ni) = quoted(line, i + 1)?;
+        i = ni;
+        if b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        if v != "-" {
+            ev.fields.push(Field::new(key, v));
+        }
+    }
+    // Extras: k=v pairs or a bare request time.
+    while i < b.len() {
+        let Some(t) = tok(&mut i) else {
+            i += 1;
+            continue;
+        };
+        if let Some((k, v)) = t.split_once('=') {
+            ev.fields.push(Field {
+                key: Cow::Borrowed(k),
+                value: Cow::Borrowed(v.trim_matches('"')),
+            });
+        } else if t.parse::<f64>().is_ok() && ev.field("request_time").is_none() {
+            ev.fields.push(Field::new("request_time", t));
+        }
+    }
+    Some(ev)
+}
+
+/// A `"..."` body starting at `i` (after the opening quote), `\"` allowed.
+/// Returns the body and the index after the closing quote.
+fn quoted(line: &str, mut i: usize) -> Option<(&str, usize)> {
+    let b = line.as_bytes();
+    let s = i;
+    while i < b.len() && b[i] != b'"' {
+        if b[i] == b'\\' {
+            i += 1;
+        }
+        i += 1;
+    }
+    let body = line.get(s..i)?;
+    (i < b.len()).then_some((body, i + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timestamp::{to_epoch_ms, TimeConfig};
+
+    const CFG: ParseConfig = ParseConfig {
+        time: TimeConfig {
+            reference_year: 2024,
+        },
+    };
+
+    #[test]
+    fn combined() {
+        let line = r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)""#;
+        let ev = parse(line, &CFG).unwrap();
+        assert_eq!(ev.message, "GET /apache_pb.gif HTTP/1.0");
+        assert_eq!(ev.severity, Some(Severity::Info));
+        assert_eq!(ev.timestamp_ms, to_epoch_ms(2000, 10, 10, 20, 55, 36, 0));
+        assert_eq!(ev.field("method"), Some("GET"));
+        assert_eq!(ev.field("path"), Some("/apache_pb.gif"));
+        assert_eq!(ev.field("status"), Some("200"));
+        assert_eq!(ev.field("bytes"), Some("2326"));
+        assert_eq!(ev.field("user"), Some("frank"));
+        assert_eq!(ev.field("user_agent"), Some("Mozilla/4.08 [en] (Win98; I ;Nav)"));
+    }
+
+    #[test]
+    fn nginx_with_timing_and_status_severity() {
+        let line = r#"10.0.0.1 - - [10/Oct/2023:13:55:36 +0000] "POST /api/pay HTTP/1.1" 503 0 "-" "curl/8" 0.350"#;
+        let ev = parse(line, &CFG).unwrap();
+        assert_eq!(ev.severity, Some(Severity::Error));
+        assert_eq!(ev.field("request_time"), Some("0.350"));
+        assert_eq!(ev.field("referer"), None);
+        let line = r#"10.0.0.1 - - [10/Oct/2023:13:55:36 +0000] "GET /x HTTP/1.1" 404 10 "-" "-" rt=0.002 uct="0.001""#;
+        let ev = parse(line, &CFG).unwrap();
+        assert_eq!(ev.severity, Some(Severity::Warn));
+        assert_eq!(ev.field("rt"), Some("0.002"));
+        assert_eq!(ev.field("uct"), Some("0.001"));
+        // Common log format (no referer / agent).
+        let ev = parse(r#"h - - [10/Oct/2023:13:55:36 +0000] "GET / HTTP/1.1" 200 -"#, &CFG).unwrap();
+        assert_eq!(ev.field("bytes"), None);
+    }
+
+    #[test]
+    fn rejects() {
+        assert!(parse(r#"h - - [bad] "GET / HTTP/1.1" 200 1"#, &CFG).is_none());
+        assert!(parse(r#"h - - [10/Oct/2023:13:55:36 +0000] "GET / HTTP/1.1" abc 1"#, &CFG).is_none());
+        assert!(parse(r#"h - - [10/Oct/2023:13:55:36 +0000] "GET / HTTP/1.1"#, &CFG).is_none());
+        assert!(!looks_like(b"just some words here [x] \"y\""[..10].as_ref()));
+    }
+}

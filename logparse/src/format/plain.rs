@@ -1,0 +1,317 @@
+//! Plain text lines: an optional timestamp, a short header, the message.
+//!
+//! The header is read generically, token by token, after the timestamp
+//! (see [`crate::timestamp::parse_prefix`] for the layouts):
+//!
+//! * separators `-`, `|`, `:` are skipped;
+//! * a level token — `INFO`, `WARN`, `[error]`, `<warn>`, `Error:` — sets the
+//!   severity (upper case when bare, any case when bracketed or followed by
+//!   `:`);
+//! * a number directly followed by a level token is a `pid` (HDFS);
+//! * after the level, a bracketed token without spaces is the `thread`
+//!   (`[main]`, Zookeeper's `[QuorumPeer[myid=1]/...@774]`) and a dotted
+//!   `logger.Name:` token is the `logger` (log4j / logback / Spark);
+//! * `ts|component|pid|message` pipe layouts (HealthApp) give `component`
+//!   and `pid`;
+//! * glog (`E0412 10:00:00.123456 1234 file.go:12] msg`) is recognised as a
+//!   whole.
+//!
+//! Everything after the header is the message. Without a level token in
+//! the header, [`crate::level::detect_level`] scans the line.
+
+use std::borrow::Cow;
+
+use crate::format::{Field, Format, ParseConfig, ParsedEvent};
+use crate::level::{detect_level, map_level_name, Severity};
+use crate::timestamp::{self, to_epoch_ms};
+
+/// Parse a plain-text line (never fails).
+pub fn parse<'a>(line: &'a str, cfg: &ParseConfig) -> ParsedEvent<'a> {
+    let mut ev = ParsedEvent::new(Format::Plain, line);
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() && b[i] == b' ' {
+        i += 1;
+    }
+    if let Some(rest) = glog(line, i, cfg, &mut ev) {
+        ev.message = Cow::Borrowed(&line[rest..]);
+        return ev;
+    }
+    let mut have_ts = false;
+    if let Some((ts, used)) = timestamp::parse_prefix(&line[i..], &cfg.time) {
+        ev.timestamp_ms = Some(ts);
+        i += used;
+        have_ts = true;
+    }
+    i = header(line, i, have_ts, &mut ev);
+    ev.message = Cow::Borrowed(&line[i..]);
+    if ev.severity.is_none() {
+        ev.severity = detect_level(line);
+    }
+    ev
+}
+
+/// Level of a header token: bracketed (any case), bare upper case, or
+/// followed by `:` (any case). Needs 3+ letters when bare.
+fn header_level(tok: &str) -> Option<Severity> {
+    let t = tok.as_bytes();
+    if t.len() >= 3 {
+        let (open, close) = (t[0], t[t.len() - 1]);
+        if matches!((open, close), (b'[', b']') | (b'<', b'>')) {
+            return map_level_name(&tok[1..tok.len() - 1]).filter(|_| t.len() > 3);
+        }
+    }
+    let (word, colon) = match tok.strip_suffix(':') {
+        Some(w) => (w, true),
+        None => (tok, false),
+    };
+    if word.len() < 3 || !word.bytes().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    if colon || word.bytes().all(|c| c.is_ascii_uppercase()) {
+        map_level_name(word)
+    } else {
+        None
+    }
+}
+
+/// End of the token starting at `i`: a bracket group is matched as a whole
+/// (nested brackets allowed, spaces inside allowed).
+fn token_end(b: &[u8], i: usize) -> usize {
+    if b[i] == b'[' {
+        let mut depth = 0usize;
+        let mut j = i;
+        while j < b.len() {
+            match b[j] {
+                b'[' => depth += 1,
+                b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return j + 1;
+                    }
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+    }
+    let mut j = i;
+    while j < b.len() && b[j] != b' ' && b[j] != b'\t' {
+        j += 1;
+    }
+    j
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+        i += 1;
+    }
+    i
+}
+
+/// Read the header after the timestamp; return where the message starts.
+fn header<'a>(line: &'a str, mut i: usize, have_ts: bool, ev: &mut ParsedEvent<'a>) -> usize {
+    let b = line.as_bytes();
+    // Pipe layout: ts|component|pid|message
+    if have_ts && b.get(i) == Some(&b'|') {
+        i += 1;
+        for key in ["component", "pid"] {
+            let end = i + b[i..].iter().take(65).position(|&c| c == b'|').unwrap_or(65);
+            if end >= b.len() || b[end] != b'|' || b[i..end].contains(&b' ') {
+                break;
+            }
+            let v = &line[i..end];
+            if key == "pid" && !v.bytes().all(|c| c.is_ascii_digit()) {
+                break;
+            }
+            ev.fields.push(Field::new(key, v));
+            i = end + 1;
+        }
+        return i;
+    }
+    let mut msg_start = i;
+    let mut level_seen = false;
+    let mut pending_pid: Option<&'a str> = None;
+    for _ in 0..6 {
+        let s = skip_ws(b, msg_start);
+        if s >= b.len() {
+            return s;
+        }
+        let e = token_end(b, s);
+        let tok = &line[s..e];
+        if matches!(tok, "-" | "|" | ":" | "--") {
+            msg_start = e;
+            continue;
+        }
+        if !level_seen {
+            if let Some(sev) = header_level(tok) {
+                ev.severity = Some(sev);
+                level_seen = true;
+                if let Some(pid) = pending_pid.take() {
+                    ev.fields.push(Field::new("pid", pid));
+                }
+                msg_start = e;
+                continue;
+            }
+            if pending_pid.is_none()
+                && (have_ts || s == 0)
+                && !tok.is_empty()
+                && tok.len() <= 10
+                && tok.bytes().all(|c| c.is_ascii_digit())
+            {
+                // A number is a pid only if a level token follows it.
+                let s2 = skip_ws(b, e);
+                if s2 < b.len() && header_level(&line[s2..token_end(b, s2)]).is_some() {
+                    pending_pid = Some(tok);
+                    msg_start = e;
+                    continue;
+                }
+            }
+            break;
+        }
+        // After the level: [thread] and logger.Name:
+        if tok.len() > 2 && tok.starts_with('[') && tok.ends_with(']') && !tok.contains(' ') {
+            ev.fields.push(Field::new("thread", &tok[1..tok.len() - 1]));
+            msg_start = e;
+            continue;
+        }
+        if let Some(name) = tok.strip_suffix(':') {
+            if name.len() > 2
+                && (name.contains('.') || name.contains('$'))
+                && name
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'$' | b'_' | b'-'))
+            {
+                ev.fields.push(Field::new("logger", name));
+                msg_start = e;
+            }
+        }
+        break;
+    }
+    skip_ws(b, msg_start)
+}
+
+/// glog: `Lmmdd hh:mm:ss.uuuuuu threadid file:line] msg`. Returns where the
+/// message starts.
+fn glog<'a>(line: &'a str, i: usize, cfg: &ParseConfig, ev: &mut ParsedEvent<'a>) -> Option<usize> {
+    let b = &line.as_bytes()[i..];
+    if b.len() < 22
+        || !matches!(b[0], b'I' | b'W' | b'E' | b'F')
+        || b[5] != b' '
+        || b[8] != b':'
+        || b[11] != b':'
+    {
+        return None;
+    }
+    let d = |k: usize| -> Option<u32> {
+        let (x, y) = (b[k], b[k + 1]);
+        (x.is_ascii_digit() && y.is_ascii_digit()).then(|| ((x - b'0') * 10 + (y - b'0')) as u32)
+    };
+    let (mo, day, h, mi, s) = (d(1)?, d(3)?, d(6)?, d(9)?, d(12)?);
+    let mut ms = 0;
+    if b[14] == b'.' {
+        ms = d(15)? * 10 + (b[17] as char).to_digit(10)?;
+    }
+    let close = b.iter().take(120).position(|&c| c == b']')?;
+    let mut j = 14;
+    if b[14] == b'.' {
+        j = 15;
+        while j < close && b[j].is_ascii_digit() {
+            j += 1;
+        }
+    }
+    if close <= j {
+        return None;
+    }
+    let sev = map_level_name(&line[i..i + 1])?;
+    ev.severity = Some(sev);
+    ev.timestamp_ms = to_epoch_ms(cfg.time.reference_year, mo, day, h, mi, s, ms);
+    // "threadid file:line]"
+    let hdr = line[i + j..i + close].trim();
+    let mut src = None;
+    for p in hdr.split_whitespace() {
+        if p.contains(':') {
+            src = Some(p);
+        } else if p.bytes().all(|c| c.is_ascii_digit()) {
+            ev.fields.push(Field::new("thread", p));
+        }
+    }
+    if let Some(src) = src {
+        ev.fields.push(Field::new("source", src));
+    }
+    Some(skip_ws(line.as_bytes(), i + close + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timestamp::TimeConfig;
+
+    const CFG: ParseConfig = ParseConfig {
+        time: TimeConfig {
+            reference_year: 2024,
+        },
+    };
+
+    fn p(line: &str) -> ParsedEvent<'_> {
+        parse(line, &CFG)
+    }
+
+    #[test]
+    fn loghub_headers() {
+        let ev = p("081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block blk_38865049064139660 terminating");
+        assert_eq!(ev.severity, Some(Severity::Info));
+        assert_eq!(ev.field("pid"), Some("148"));
+        assert_eq!(ev.field("logger"), Some("dfs.DataNode$PacketResponder"));
+        assert_eq!(ev.message, "PacketResponder 1 for block blk_38865049064139660 terminating");
+        assert_eq!(ev.timestamp_ms, to_epoch_ms(2008, 11, 9, 20, 36, 15, 0));
+
+        let ev = p("2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster for application appattempt_1445144423722_0020_000001");
+        assert_eq!(ev.field("thread"), Some("main"));
+        assert_eq!(ev.message, "Created MRAppMaster for application appattempt_1445144423722_0020_000001");
+
+        let ev = p("17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: Registered signal handlers for [TERM, HUP, INT]");
+        assert_eq!(ev.message, "Registered signal handlers for [TERM, HUP, INT]");
+
+        let ev = p("2015-07-29 19:04:29,071 - WARN  [SendWorker:188978561024:QuorumCnxManager$SendWorker@688] - Send worker leaving thread");
+        assert_eq!(ev.severity, Some(Severity::Warn));
+        assert_eq!(ev.message, "Send worker leaving thread");
+        let ev = p("2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@774] - Notification time out: 3200");
+        assert_eq!(ev.message, "Notification time out: 3200");
+
+        let ev = p("[Sun Dec 04 04:47:44 2005] [error] [client 1.2.3.4] Directory index forbidden by rule: /var/www/html/");
+        assert_eq!(ev.severity, Some(Severity::Error));
+        assert_eq!(ev.message, "[client 1.2.3.4] Directory index forbidden by rule: /var/www/html/");
+
+        let ev = p("20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579");
+        assert_eq!(ev.field("component"), Some("Step_LSC"));
+        assert_eq!(ev.field("pid"), Some("30002312"));
+        assert_eq!(ev.message, "onStandStepChanged 3579");
+        assert_eq!(ev.severity, None);
+
+        let ev = p("[10.30 16:49:06] chrome.exe - proxy.cse.cuhk.edu.hk:5070 open through proxy proxy.cse.cuhk.edu.hk:5070 HTTPS");
+        assert!(ev.timestamp_ms.is_some());
+        assert!(ev.message.starts_with("chrome.exe - "));
+    }
+
+    #[test]
+    fn other_layouts() {
+        let ev = p("ERROR: connection refused");
+        assert_eq!(ev.severity, Some(Severity::Error));
+        assert_eq!(ev.message, "connection refused");
+        let ev = p("just a message with error: inside");
+        assert_eq!(ev.message, "just a message with error: inside");
+        assert_eq!(ev.severity, Some(Severity::Error));
+        let ev = p("E0412 10:00:00.123456   1234 main.go:12] disk failed");
+        assert_eq!(ev.severity, Some(Severity::Error));
+        assert_eq!(ev.message, "disk failed");
+        assert_eq!(ev.field("source"), Some("main.go:12"));
+        assert_eq!(ev.timestamp_ms, to_epoch_ms(2024, 4, 12, 10, 0, 0, 123));
+        let ev = p("2024-01-02T03:04:05Z");
+        assert_eq!(ev.message, "");
+        let ev = p("");
+        assert_eq!(ev.message, "");
+        let ev = p("3 files deleted");
+        assert_eq!(ev.message, "3 files deleted");
+    }
+}

@@ -1,0 +1,424 @@
+//! Severity detection and the OpenTelemetry severity mapping.
+//!
+//! | [`Severity`] | OTel number | recognised names (any case unless noted) |
+//! |---|---:|---|
+//! | `Trace` | 1 | trace, finest, finer, `T` (glog/logcat `V`) |
+//! | `Debug` | 5 | debug, dbg, fine, verbose, `D` |
+//! | `Info` | 9 | info, inf, information(al), notice, config?, `I` |
+//! | `Warn` | 13 | warn, warning, wrn, `W` |
+//! | `Error` | 17 | error, err, eror, severe, `E` |
+//! | `Fatal` | 21 | fatal, critical, crit, alert, emerg(ency), panic, dpanic, `F`, `A` |
+//!
+//! Syslog priorities map by `pri & 7`: 0–2 → Fatal, 3 → Error, 4 → Warn,
+//! 5–6 → Info, 7 → Debug.
+
+use std::fmt;
+
+/// Log severity, mapped to OpenTelemetry severity numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    /// OTel TRACE (1).
+    Trace,
+    /// OTel DEBUG (5).
+    Debug,
+    /// OTel INFO (9).
+    Info,
+    /// OTel WARN (13).
+    Warn,
+    /// OTel ERROR (17).
+    Error,
+    /// OTel FATAL (21).
+    Fatal,
+}
+
+impl Severity {
+    /// All severities, lowest first.
+    pub const ALL: [Severity; 6] = [
+        Severity::Trace,
+        Severity::Debug,
+        Severity::Info,
+        Severity::Warn,
+        Severity::Error,
+        Severity::Fatal,
+    ];
+
+    /// The OpenTelemetry severity number (first of each range).
+    pub fn otel_number(self) -> u8 {
+        match self {
+            Severity::Trace => 1,
+            Severity::Debug => 5,
+            Severity::Info => 9,
+            Severity::Warn => 13,
+            Severity::Error => 17,
+            Severity::Fatal => 21,
+        }
+    }
+
+    /// The OpenTelemetry severity text (`"ERROR"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Trace => "TRACE",
+            Severity::Debug => "DEBUG",
+            Severity::Info => "INFO",
+            Severity::Warn => "WARN",
+            Severity::Error => "ERROR",
+            Severity::Fatal => "FATAL",
+        }
+    }
+
+    /// From an OpenTelemetry severity number (1–24); 0 or >24 is `None`.
+    pub fn from_otel_number(n: i64) -> Option<Severity> {
+        Some(match n {
+            1..=4 => Severity::Trace,
+            5..=8 => Severity::Debug,
+            9..=12 => Severity::Info,
+            13..=16 => Severity::Warn,
+            17..=20 => Severity::Error,
+            21..=24 => Severity::Fatal,
+            _ => return None,
+        })
+    }
+
+    /// From a syslog severity (0–7, the low 3 bits of a PRI value).
+    pub fn from_syslog(sev: u8) -> Severity {
+        match sev & 7 {
+            0..=2 => Severity::Fatal,
+            3 => Severity::Error,
+            4 => Severity::Warn,
+            5 | 6 => Severity::Info,
+            _ => Severity::Debug,
+        }
+    }
+
+    /// From a pino/bunyan numeric level (10 trace … 60 fatal).
+    pub fn from_pino(n: i64) -> Option<Severity> {
+        Some(match n {
+            10 => Severity::Trace,
+            20 => Severity::Debug,
+            30 => Severity::Info,
+            40 => Severity::Warn,
+            50 => Severity::Error,
+            60 => Severity::Fatal,
+            _ => return None,
+        })
+    }
+
+    /// True for Error and Fatal.
+    pub fn is_error(self) -> bool {
+        self >= Severity::Error
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Map a level name from a structured field (`"warn"`, `"WARNING"`,
+/// `"err"`, `"E"`, `"50"`, ...) to a severity. Case-insensitive; surrounding
+/// whitespace is ignored. Numeric strings are read as pino levels (10–60 by
+/// tens), then as OTel numbers (1–24).
+pub fn map_level_name(name: &str) -> Option<Severity> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 16 {
+        return None;
+    }
+    if name.bytes().all(|b| b.is_ascii_digit()) {
+        let n: i64 = name.parse().ok()?;
+        return Severity::from_pino(n).or_else(|| Severity::from_otel_number(n));
+    }
+    let mut buf = [0u8; 16];
+    let lower = &mut buf[..name.len()];
+    lower.copy_from_slice(name.as_bytes());
+    lower.make_ascii_lowercase();
+    word_severity(lower)
+}
+
+/// Severity of a lowercase word, if it is a level name.
+fn word_severity(w: &[u8]) -> Option<Severity> {
+    Some(match w {
+        b"trace" | b"finest" | b"finer" | b"t" | b"trc" | b"v" => Severity::Trace,
+        b"debug" | b"dbg" | b"fine" | b"verbose" | b"d" => Severity::Debug,
+        b"info" | b"inf" | b"information" | b"informational" | b"notice" | b"i" | b"n" => {
+            Severity::Info
+        }
+        b"warn" | b"warning" | b"wrn" | b"w" => Severity::Warn,
+        b"error" | b"err" | b"eror" | b"severe" | b"e" => Severity::Error,
+        b"fatal" | b"critical" | b"crit" | b"alert" | b"emerg" | b"emergency" | b"panic"
+        | b"dpanic" | b"f" | b"a" | b"c" => Severity::Fatal,
+        _ => return None,
+    })
+}
+
+/// Upper-case level tokens accepted anywhere in the scanned prefix.
+fn upper_word_severity(w: &[u8]) -> Option<Severity> {
+    Some(match w {
+        b"TRACE" | b"FINEST" | b"FINER" => Severity::Trace,
+        b"DEBUG" | b"DBG" | b"FINE" | b"VERBOSE" => Severity::Debug,
+        b"INFO" | b"NOTICE" => Severity::Info,
+        b"WARN" | b"WARNING" => Severity::Warn,
+        b"ERROR" | b"ERR" | b"SEVERE" => Severity::Error,
+        b"FATAL" | b"CRITICAL" | b"CRIT" | b"ALERT" | b"EMERG" | b"EMERGENCY" | b"PANIC" => {
+            Severity::Fatal
+        }
+        _ => return None,
+    })
+}
+
+/// How many bytes of a line [`detect_level`] looks at.
+pub const SCAN_BYTES: usize = 200;
+
+/// Detect the severity of a raw log line from its level token, looking at
+/// the first [`SCAN_BYTES`] bytes only. No regex, no allocation.
+///
+/// Recognised, first match wins (strong forms before weak ones):
+/// * syslog `<PRI>` at the start;
+/// * glog `E0412 ...` / `W0412 ...` at the start, logcat `W/Tag:` at the
+///   start or ` W ` after a numeric pid/tid;
+/// * an upper-case level word (`ERROR`, `WARNING`, `SEVERE`, `CRITICAL`,
+///   `FATAL`, `PANIC`, ...) as a whole word;
+/// * a level word of any case in brackets (`[error]`, `<warn>`) or as the
+///   value of a level key (`level=warn`, `"level":"warn"`, `lvl: E`);
+/// * weak: a lower/capitalised level word followed by `:` (`error: ...`,
+///   `fatal: ...`, `panic: ...`, `Warning: ...`), used only when no strong
+///   form is found.
+pub fn detect_level(line: &str) -> Option<Severity> {
+    let b = &line.as_bytes()[..line.len().min(SCAN_BYTES)];
+    if b.is_empty() {
+        return None;
+    }
+    // <PRI>
+    if b[0] == b'<' {
+        let mut i = 1;
+        let mut pri: u32 = 0;
+        while i < b.len() && i <= 4 && b[i].is_ascii_digit() {
+            pri = pri * 10 + (b[i] - b'0') as u32;
+            i += 1;
+        }
+        if i > 1 && i < b.len() && b[i] == b'>' && pri <= 191 {
+            return Some(Severity::from_syslog((pri & 7) as u8));
+        }
+    }
+    // glog: Lmmdd hh:mm:ss
+    if b.len() >= 7
+        && matches!(b[0], b'I' | b'W' | b'E' | b'F')
+        && b[1..5].iter().all(u8::is_ascii_digit)
+        && b[5] == b' '
+        && b[6].is_ascii_digit()
+    {
+        return word_severity(&[b[0].to_ascii_lowercase()]);
+    }
+    // logcat brief: W/Tag(123): msg
+    if b.len() >= 3 && matches!(b[0], b'V' | b'D' | b'I' | b'W' | b'E' | b'F' | b'A') && b[1] == b'/'
+    {
+        return word_severity(&[b[0].to_ascii_lowercase()]);
+    }
+
+    let mut weak: Option<Severity> = None;
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_alphabetic() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        let w = &b[start..i];
+        let prev = if start > 0 { b[start - 1] } else { b' ' };
+        let next = if i < b.len() { b[i] } else { b' ' };
+        // Whole words only.
+        if prev.is_ascii_alphanumeric()
+            || prev == b'_'
+            || next.is_ascii_alphanumeric()
+            || next == b'_'
+            || w.len() > 9
+        {
+            continue;
+        }
+        if w.len() == 1 {
+            // logcat threadtime: "1234  5678 W Tag: msg"
+            if prev == b' ' && next == b' ' && prev_token_is_number(b, start) {
+                if let Some(s) = word_severity(&[w[0].to_ascii_lowercase()]) {
+                    if w[0].is_ascii_uppercase() {
+                        return Some(s);
+                    }
+                }
+            }
+            if is_level_value_context(b, start) {
+                if let Some(s) = word_severity(&[w[0].to_ascii_lowercase()]) {
+                    return Some(s);
+                }
+            }
+            continue;
+        }
+        if let Some(s) = upper_word_severity(w) {
+            return Some(s);
+        }
+        let mut buf = [0u8; 9];
+        let lower = &mut buf[..w.len()];
+        lower.copy_from_slice(w);
+        lower.make_ascii_lowercase();
+        let Some(s) = word_severity(lower) else {
+            continue;
+        };
+        let bracketed = matches!((prev, next), (b'[', b']') | (b'<', b'>') | (b'(', b')'));
+        if bracketed || is_level_value_context(b, start) {
+            return Some(s);
+        }
+        let after = b.get(i + 1).copied().unwrap_or(b' ');
+        if weak.is_none() && next == b':' && after == b' ' && w.len() >= 4 {
+            weak = Some(s);
+        }
+    }
+    weak
+}
+
+fn prev_token_is_number(b: &[u8], start: usize) -> bool {
+    let mut j = start;
+    while j > 0 && b[j - 1] == b' ' {
+        j -= 1;
+    }
+    let end = j;
+    while j > 0 && b[j - 1].is_ascii_digit() {
+        j -= 1;
+    }
+    end > j && (j == 0 || b[j - 1] == b' ')
+}
+
+/// Is the word at `start` the value of a level key (`level=`, `"level":"`,
+/// `severity: `)?
+fn is_level_value_context(b: &[u8], start: usize) -> bool {
+    let mut j = start;
+    // Skip `"`, spaces, then `=` or `:`, then `"` / spaces.
+    while j > 0 && matches!(b[j - 1], b'"' | b' ' | b'\'') {
+        j -= 1;
+    }
+    if j == 0 || !matches!(b[j - 1], b'=' | b':') {
+        return false;
+    }
+    j -= 1;
+    while j > 0 && matches!(b[j - 1], b'"' | b' ' | b'\'') {
+        j -= 1;
+    }
+    let end = j;
+    while j > 0 && (b[j - 1].is_ascii_alphanumeric() || b[j - 1] == b'_' || b[j - 1] == b'.') {
+        j -= 1;
+    }
+    let key = &b[j..end];
+    if key.is_empty() || key.len() > 16 {
+        return false;
+    }
+    let mut buf = [0u8; 16];
+    let k = &mut buf[..key.len()];
+    k.copy_from_slice(key);
+    k.make_ascii_lowercase();
+    matches!(
+        &k[..],
+        b"level"
+            | b"lvl"
+            | b"severity"
+            | b"loglevel"
+            | b"log_level"
+            | b"log.level"
+            | b"levelname"
+            | b"severity_text"
+            | b"severitytext"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Severity::*;
+
+    #[test]
+    fn otel_numbers() {
+        let n: Vec<u8> = Severity::ALL.iter().map(|s| s.otel_number()).collect();
+        assert_eq!(n, [1, 5, 9, 13, 17, 21]);
+        for s in Severity::ALL {
+            assert_eq!(Severity::from_otel_number(s.otel_number() as i64), Some(s));
+        }
+        assert_eq!(Severity::from_otel_number(0), None);
+        assert!(Error.is_error() && Fatal.is_error() && !Warn.is_error());
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(map_level_name("warn"), Some(Warn));
+        assert_eq!(map_level_name(" WARNING "), Some(Warn));
+        assert_eq!(map_level_name("Err"), Some(Error));
+        assert_eq!(map_level_name("CRITICAL"), Some(Fatal));
+        assert_eq!(map_level_name("notice"), Some(Info));
+        assert_eq!(map_level_name("E"), Some(Error));
+        assert_eq!(map_level_name("50"), Some(Error));
+        assert_eq!(map_level_name("13"), Some(Warn));
+        assert_eq!(map_level_name("severe"), Some(Error));
+        assert_eq!(map_level_name("bogus"), None);
+        assert_eq!(map_level_name(""), None);
+        assert_eq!(map_level_name("ünïcödé"), None);
+    }
+
+    #[test]
+    fn loghub_layouts() {
+        let cases = [
+            ("081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1", Info),
+            ("2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.X: Created", Info),
+            ("2015-10-18 18:01:47,978 WARN [main] org.apache.hadoop.X: x", Warn),
+            ("17/06/09 20:10:40 ERROR executor.Executor: Exception in task", Error),
+            ("2015-07-29 19:04:29,071 - WARN  [SendWorker:188978561024:QuorumCnxManager$SendWorker@688] - x", Warn),
+            ("[Sun Dec 04 04:47:44 2005] [error] mod_jk child workerEnv in error state 6", Error),
+            ("[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok", Info),
+            ("Dec 10 06:55:46 LabSZ sshd[24200]: error: Received disconnect", Error),
+            ("Dec 10 06:55:46 LabSZ sshd[24200]: fatal: Write failed", Fatal),
+        ];
+        for (line, want) in cases {
+            assert_eq!(detect_level(line), Some(want), "{line}");
+        }
+        // No level token.
+        assert_eq!(detect_level("20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579"), None);
+        assert_eq!(detect_level("[10.30 16:49:06] chrome.exe - proxy.cse.cuhk.edu.hk:5070 open"), None);
+        assert_eq!(
+            detect_level("Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 1.2.3.4"),
+            None
+        );
+    }
+
+    #[test]
+    fn common_layouts() {
+        let cases = [
+            ("W0412 10:00:00.123456   1234 main.go:12] disk slow", Warn),
+            ("E0412 10:00:00.123456   1234 main.go:12] boom", Error),
+            ("time=2024-01-01T00:00:00Z level=warn msg=\"slow\"", Warn),
+            ("{\"level\":\"error\",\"msg\":\"x\"}", Error),
+            ("<11>1 2024-01-01T00:00:00Z host app - - - failed", Error),
+            ("<14>Jan  1 00:00:00 host app: hello", Info),
+            ("WARNING:root:disk almost full", Warn),
+            ("panic: runtime error: index out of range", Fatal),
+            ("SEVERE: Servlet.service() threw exception", Error),
+            ("2024-01-01 12:00:00 CRITICAL db down", Fatal),
+            ("01-02 03:04:05.678  1234  5678 W ActivityManager: slow", Warn),
+            ("E/AndroidRuntime(123): FATAL EXCEPTION: main", Error),
+            ("lvl=E msg=x", Error),
+            ("[Warning] something", Warn),
+        ];
+        for (line, want) in cases {
+            assert_eq!(detect_level(line), Some(want), "{line}");
+        }
+    }
+
+    #[test]
+    fn avoids_false_positives() {
+        assert_eq!(detect_level("Error:KeeperErrorCode = NodeExists"), None);
+        assert_eq!(detect_level("ERROR_CODE=5 retrying"), None);
+        assert_eq!(detect_level("I think the information is fine"), None);
+        assert_eq!(detect_level("errors were counted"), None);
+        // Strong beats an earlier weak form.
+        assert_eq!(detect_level("error: x [info]"), Some(Info));
+        // Only the first SCAN_BYTES bytes are read.
+        let long = format!("{} ERROR", "x".repeat(300));
+        assert_eq!(detect_level(&long), None);
+    }
+}
