@@ -46,6 +46,49 @@ pub fn grouping_accuracy<T: Eq + Hash, P: Eq + Hash>(truth: &[T], predicted: &[P
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::drain::{MinerConfig, TemplateMiner};
+    use std::path::Path;
+
+    const LOGHUB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/loghub");
+
+    /// GA of the default miner on one Loghub 2k set (Content column).
+    fn loghub_ga(set: &str) -> f64 {
+        let path = Path::new(LOGHUB)
+            .join(set)
+            .join(format!("{set}_2k.log_structured.csv"));
+        let mut rdr = csv::Reader::from_path(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (shared/data/loghub next to the workspace)", path.display()));
+        let h = rdr.headers().unwrap().clone();
+        let ci = h.iter().position(|c| c == "Content").unwrap();
+        let ei = h.iter().position(|c| c == "EventId").unwrap();
+        let mut miner = TemplateMiner::new(MinerConfig::default());
+        let (mut truth, mut pred) = (Vec::new(), Vec::new());
+        for rec in rdr.records() {
+            let rec = rec.unwrap();
+            truth.push(rec[ei].to_string());
+            pred.push(miner.add(&rec[ci]).cluster_id);
+        }
+        assert_eq!(truth.len(), 2000);
+        grouping_accuracy(&truth, &pred)
+    }
+
+    /// Floors: the GA measured with `examples/loghub_accuracy.rs` minus a
+    /// 0.01 margin (Drain's published numbers in comments).
+    #[test]
+    fn loghub_grouping_accuracy_floors() {
+        let floors = [
+            ("HDFS", 1.0 - 0.01),        // Drain 0.9975
+            ("Apache", 1.0 - 0.01),      // Drain 1.0
+            ("Hadoop", 0.963 - 0.01),    // Drain 0.9475
+            ("Zookeeper", 0.9885 - 0.01), // Drain 0.9665
+            ("OpenSSH", 0.925 - 0.01),   // Drain 0.7875
+            ("Proxifier", 0.977 - 0.01), // Drain 0.5265
+        ];
+        for (set, floor) in floors {
+            let ga = loghub_ga(set);
+            assert!(ga >= floor, "{set}: GA {ga:.4} < floor {floor:.4}");
+        }
+    }
 
     #[test]
     fn perfect_and_split_and_merged() {

@@ -352,13 +352,16 @@ fn parse_numeric(b: &[u8], cfg: &TimeConfig) -> Option<(i64, usize)> {
             let mo = c.num(2)?;
             let d = c.num(2)?;
             c.i += 1;
-            let h = c.num(2)?;
-            let colon = c.eat(b':').is_some();
-            let mi = c.num(2)?;
-            if colon {
+            let (h, mi, s) = if b.get(c.i + 2) == Some(&b':') || b.get(c.i + 1) == Some(&b':') {
+                // HealthApp writes unpadded fields: 22:16:0:119.
+                let h = c.num12()?;
                 c.eat(b':')?;
-            }
-            let s = c.num(2)?;
+                let mi = c.num12()?;
+                c.eat(b':')?;
+                (h, mi, c.num12()?)
+            } else {
+                (c.num(2)?, c.num(2)?, c.num(2)?)
+            };
             let ms = c.frac(b".,:");
             let z = c.zone();
             finish(&c, y, mo, d, (h, mi, s), ms, z)
@@ -511,6 +514,7 @@ mod tests {
             ("Dec 10 06:55:46 LabSZ", ms(2024, 12, 10, 6, 55, 46, 0), 15),
             ("[Sun Dec 04 04:47:44 2005] [notice]", ms(2005, 12, 4, 4, 47, 44, 0), 26),
             ("20171223-22:15:29:606|Step", ms(2017, 12, 23, 22, 15, 29, 606), 21),
+            ("20171223-22:16:0:119|Step", ms(2017, 12, 23, 22, 16, 0, 119), 20),
             ("[10.30 16:49:06] chrome.exe", ms(2024, 10, 30, 16, 49, 6, 0), 16),
         ];
         for (s, want, used) in cases {

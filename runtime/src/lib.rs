@@ -16,6 +16,7 @@ pub mod rows;
 pub mod server;
 pub mod shutdown;
 pub mod stage;
+pub mod testkit;
 pub mod transport;
 pub mod warehouse;
 

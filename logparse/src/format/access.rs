@@ -44,7 +44,7 @@ pub fn status_severity(status: u16) -> Severity {
 pub fn parse<'a>(line: &'a str, _cfg: &ParseConfig) -> Option<ParsedEvent<'a>> {
     let b = line.as_bytes();
     let mut i = 0;
-    let mut tok = |i: &mut usize| -> Option<&'a str> {
+    let tok = |i: &mut usize| -> Option<&'a str> {
         let s = *i;
         while *i < b.len() && b[*i] != b' ' {
             *i += 1;

@@ -75,6 +75,50 @@ fn header_level(tok: &str) -> Option<Severity> {
     }
 }
 
+/// `org.apache.Foo$Bar:` -> `org.apache.Foo$Bar`.
+fn logger_name(tok: &str) -> Option<&str> {
+    let name = tok.strip_suffix(':')?;
+    (name.len() > 2
+        && (name.contains('.') || name.contains('$'))
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'$' | b'_' | b'-')))
+    .then_some(name)
+}
+
+/// `program - ` or `program arg - ` right after the timestamp (Proxifier's
+/// `chrome.exe *64 - `, Python's `%(asctime)s %(name)s - %(levelname)s`):
+/// returns (program, index after the dash).
+fn program_dash(line: &str, i: usize) -> Option<(&str, usize)> {
+    let b = line.as_bytes();
+    let s = skip_ws(b, i);
+    let mut end = s;
+    for k in 0..2 {
+        let t0 = skip_ws(b, end);
+        if t0 >= b.len() {
+            return None;
+        }
+        let t1 = token_end(b, t0);
+        let tok = &line[t0..t1];
+        if tok == "-" {
+            break;
+        }
+        if tok.len() > 40
+            || header_level(tok).is_some()
+            || (k == 0 && !tok.bytes().any(|c| c.is_ascii_alphabetic()))
+            || tok.bytes().any(|c| matches!(c, b':' | b'=' | b'[' | b'"' | b'{'))
+        {
+            return None;
+        }
+        end = t1;
+    }
+    let d = skip_ws(b, end);
+    if end == s || b.get(d) != Some(&b'-') || b.get(d + 1) != Some(&b' ') {
+        return None;
+    }
+    Some((&line[s..end], d + 1))
+}
+
 /// End of the token starting at `i`: a bracket group is matched as a whole
 /// (nested brackets allowed, spaces inside allowed).
 fn token_end(b: &[u8], i: usize) -> usize {
@@ -130,6 +174,12 @@ fn header<'a>(line: &'a str, mut i: usize, have_ts: bool, ev: &mut ParsedEvent<'
         return i;
     }
     let mut msg_start = i;
+    if have_ts {
+        if let Some((prog, after)) = program_dash(line, i) {
+            ev.fields.push(Field::new("program", prog));
+            msg_start = after;
+        }
+    }
     let mut level_seen = false;
     let mut pending_pid: Option<&'a str> = None;
     for _ in 0..6 {
@@ -170,21 +220,21 @@ fn header<'a>(line: &'a str, mut i: usize, have_ts: bool, ev: &mut ParsedEvent<'
             break;
         }
         // After the level: [thread] and logger.Name:
-        if tok.len() > 2 && tok.starts_with('[') && tok.ends_with(']') && !tok.contains(' ') {
-            ev.fields.push(Field::new("thread", &tok[1..tok.len() - 1]));
-            msg_start = e;
-            continue;
-        }
-        if let Some(name) = tok.strip_suffix(':') {
-            if name.len() > 2
-                && (name.contains('.') || name.contains('$'))
-                && name
-                    .bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'$' | b'_' | b'-'))
-            {
-                ev.fields.push(Field::new("logger", name));
+        if tok.len() > 2 && tok.starts_with('[') && tok.ends_with(']') {
+            // A thread name with spaces (`[IPC Server Responder]`) only when a
+            // logger follows, so `[client 1.2.3.4] Directory ...` stays.
+            let s2 = skip_ws(b, e);
+            let next_is_logger =
+                s2 < b.len() && logger_name(&line[s2..token_end(b, s2)]).is_some();
+            if !tok.contains(' ') || next_is_logger {
+                ev.fields.push(Field::new("thread", &tok[1..tok.len() - 1]));
                 msg_start = e;
+                continue;
             }
+        }
+        if let Some(name) = logger_name(tok) {
+            ev.fields.push(Field::new("logger", name));
+            msg_start = e;
         }
         break;
     }
@@ -291,7 +341,23 @@ mod tests {
 
         let ev = p("[10.30 16:49:06] chrome.exe - proxy.cse.cuhk.edu.hk:5070 open through proxy proxy.cse.cuhk.edu.hk:5070 HTTPS");
         assert!(ev.timestamp_ms.is_some());
-        assert!(ev.message.starts_with("chrome.exe - "));
+        assert_eq!(ev.field("program"), Some("chrome.exe"));
+        assert!(ev.message.starts_with("proxy.cse"));
+        let ev = p("[07.26 17:23:54] chrome.exe *64 - mtalk.google.com:5228 error : Could not connect");
+        assert_eq!(ev.field("program"), Some("chrome.exe *64"));
+        assert!(ev.message.starts_with("mtalk"));
+
+        let ev = p("2015-10-18 18:01:47,978 INFO [IPC Server Responder] org.apache.hadoop.ipc.Server: IPC Server Responder: starting");
+        assert_eq!(ev.field("thread"), Some("IPC Server Responder"));
+        assert_eq!(ev.message, "IPC Server Responder: starting");
+
+        let ev = p("20171223-22:16:0:119|Step_LSC|30002312|processHandleBroadcastAction x");
+        assert_eq!(ev.message, "processHandleBroadcastAction x");
+
+        let ev = p("2024-01-01 12:00:00,123 myapp - INFO - hello");
+        assert_eq!(ev.field("program"), Some("myapp"));
+        assert_eq!(ev.severity, Some(Severity::Info));
+        assert_eq!(ev.message, "hello");
     }
 
     #[test]

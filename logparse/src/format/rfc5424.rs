@@ -49,7 +49,7 @@ pub fn parse<'a>(line: &'a str, cfg: &ParseConfig) -> Option<ParsedEvent<'a>> {
     while i < b.len() && b[i].is_ascii_digit() {
         i += 1;
     }
-    let mut next = |i: &mut usize| -> Option<&'a str> {
+    let next = |i: &mut usize| -> Option<&'a str> {
         if b.get(*i) != Some(&b' ') {
             return None;
         }

@@ -1,0 +1,106 @@
+//! A forecaster that stops mid-stream and one that resumes from its committed position
+//! together emit exactly the forecasts of one uninterrupted forecaster: the resumed one
+//! rebuilds each series' history by replaying the retained windows without re-emitting them.
+
+use cloudsage_runtime::config::{ForecasterConfig, PipelineConfig};
+use cloudsage_runtime::deliver::NoDelivery;
+use cloudsage_runtime::driver::Driver;
+use cloudsage_runtime::metrics::Metrics;
+use cloudsage_runtime::stage::{InMessage, PartitionId};
+use cloudsage_runtime::testkit::{CapturingSink, ScriptedSource};
+use cloudsage_runtime::transport::Rebalance;
+use cloudsage_schemas::topics::{FORECASTS, WINDOWS_SCORED};
+use cloudsage_schemas::{Forecast, Message as _, ScoredWindow};
+use forecaster::ForecasterProcessor;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+fn windows() -> Vec<InMessage> {
+    (0..120i64)
+        .map(|i| {
+            let service = ["api", "db", "web"][(i % 3) as usize];
+            let n = i / 3;
+            let w = ScoredWindow {
+                window_id: format!("{service}-{n}"),
+                project: "p".into(),
+                service: service.into(),
+                window_start_ms: n * 60_000,
+                window_end_ms: (n + 1) * 60_000,
+                score: ((n * 7 + i) % 100) as f64,
+                factors: vec![],
+                labels: vec![],
+                top_factors: vec![],
+                event_count: 10,
+                error_count: 1,
+                warn_count: 0,
+                late_count: 0,
+            };
+            InMessage {
+                topic: WINDOWS_SCORED.into(),
+                partition: 0,
+                offset: i,
+                key: Some(format!("p/{service}").into_bytes()),
+                payload: w.encode(),
+                timestamp_ms: None,
+            }
+        })
+        .collect()
+}
+
+async fn run(source: ScriptedSource, shutdown: CancellationToken) -> Vec<Forecast> {
+    let sink = CapturingSink::default();
+    let cfg = ForecasterConfig { history_windows: 10, ..Default::default() };
+    Driver {
+        processor: ForecasterProcessor::new(&cfg),
+        source,
+        sink: sink.clone(),
+        warehouse: None,
+        deliverer: NoDelivery,
+        metrics: Metrics::new(),
+        pipeline: PipelineConfig::default(),
+        write_retry_for: Duration::from_secs(1),
+        shutdown,
+    }
+    .run()
+    .await
+    .unwrap();
+    sink.records()
+        .iter()
+        .filter(|r| r.topic == FORECASTS)
+        .map(|r| Forecast::decode(&r.payload).unwrap())
+        .collect()
+}
+
+/// What identifies a forecast's content (chain step durations are timings, not content).
+fn content(f: &Forecast) -> (String, u64, u64, u64, String) {
+    (f.forecast_id.clone(), f.predicted_score.to_bits(), f.lower.to_bits(), f.upper.to_bits(), f.chain.clone())
+}
+
+#[tokio::test]
+async fn stop_and_resume_emits_each_forecast_exactly_once_with_the_same_content() {
+    let msgs = windows();
+    let whole: Vec<_> = run(ScriptedSource::new(&msgs, 8), CancellationToken::new()).await.iter().map(content).collect();
+    assert_eq!(whole.len(), 120);
+    let partition = PartitionId { topic: WINDOWS_SCORED.into(), partition: 0 };
+    for crash_after in [2usize, 9] {
+        let shutdown = CancellationToken::new();
+        let first_src = ScriptedSource {
+            crash_when_done: Some(shutdown.clone()),
+            ..ScriptedSource::new(&msgs[..crash_after * 8], 8)
+        };
+        let commits = first_src.commits.clone();
+        let first = run(first_src, shutdown).await;
+        let last = ScriptedSource::last_commit(&commits).unwrap();
+        assert!(last.offset < (crash_after * 8) as i64, "history pins older windows");
+        let second = run(
+            ScriptedSource {
+                assignment: Some(Rebalance { revoked: vec![], assigned: vec![(partition.clone(), Some(last.checkpoint))] }),
+                ..ScriptedSource::new(&msgs[last.offset as usize..], 8)
+            },
+            CancellationToken::new(),
+        )
+        .await;
+        let combined: Vec<_> = first.iter().chain(&second).map(content).collect();
+        assert_eq!(combined, whole, "crash after batch {crash_after}");
+    }
+}

@@ -1,0 +1,511 @@
+//! Numeric signals per event, for the risk score.
+//!
+//! Sources, structured fields first, then the message text:
+//!
+//! * **severity**: from the parsed event;
+//! * **HTTP status** / class: `status`, `status_code`, `http.status_code`,
+//!   `http_status`, `response_status`, `http.response.status_code` (100–599);
+//! * **latency (ms)**: fields whose name contains `latency`, `duration`,
+//!   `elapsed`, `response_time`, `request_time`, `took`, or is `rt`; the unit
+//!   comes from the value (`350ms`, `1.2s`, `800us`, `5µs`, `20ns`, `2m`,
+//!   `1h`) or the key suffix (`_ms`, `_us`, `_ns`, `_s`, `_sec`,
+//!   `_seconds`), else seconds for nginx's `request_time`/`rt`/
+//!   `upstream_response_time` and milliseconds otherwise. In text: a number
+//!   with a time unit after `took`, `latency`, `duration`, `elapsed`, `in`,
+//!   `after`, `time` (`took 350ms`, `took 16 ms`, `latency=1.2s`,
+//!   `completed in 35 ms`);
+//! * **memory pressure (0..1)**: 1.0 for out-of-memory signatures
+//!   (`OutOfMemoryError`, `out of memory`, `OOM`, `oom-kill`,
+//!   `Cannot allocate memory`, `MemoryError`); else a percentage or ratio
+//!   near `mem`/`memory`/`heap`/`ram` (`heap 93%`, `memory usage 91%`,
+//!   `mem=0.93`) or from fields containing `mem` / `heap`;
+//! * **CPU pressure (0..1)**: a percentage or ratio near `cpu` (`cpu=97`,
+//!   `CPU 97%`, `cpu usage: 0.97`) or from fields containing `cpu`;
+//! * **error signature**: the text contains (any case) `exception`,
+//!   `traceback`, `panic:`, `fatal`, `segfault`, `segmentation fault`,
+//!   `core dumped`, `connection refused`, `connection reset`, `timeout`,
+//!   `timed out`, `outofmemory`, `out of memory`, or a CamelCase
+//!   `...Error` class name (`NoClassDefFoundError`).
+//!
+//! Ratios: `93%` → 0.93; `0.93` → 0.93; a bare `93` counts as a percentage
+//! only as a `key=value` value or when followed by `%`/`percent`. Values
+//! outside 0..=100 % are ignored.
+
+use crate::format::ParsedEvent;
+use crate::level::Severity;
+
+/// Per-event signals.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Features {
+    /// Severity of the event.
+    pub severity: Option<Severity>,
+    /// HTTP status code (100–599).
+    pub http_status: Option<u16>,
+    /// HTTP status class: 1–5 (`5` for 5xx).
+    pub status_class: Option<u8>,
+    /// Latency in milliseconds.
+    pub latency_ms: Option<f64>,
+    /// Memory pressure, 0..=1 (1 for out-of-memory).
+    pub memory_pressure: Option<f64>,
+    /// CPU pressure, 0..=1.
+    pub cpu_pressure: Option<f64>,
+    /// The text looks like an error (exception, panic, timeout...).
+    pub is_error_signature: bool,
+}
+
+/// Compute the features of a parsed event.
+pub fn extract_features(ev: &ParsedEvent<'_>) -> Features {
+    let mut f = Features {
+        severity: ev.severity,
+        ..Features::default()
+    };
+    for field in &ev.fields {
+        apply_field(&mut f, &field.key, &field.value);
+    }
+    scan_text(&mut f, &ev.message);
+    f
+}
+
+/// Compute the features of raw text (no structured fields, no severity).
+pub fn text_features(text: &str) -> Features {
+    let mut f = Features::default();
+    scan_text(&mut f, text);
+    f
+}
+
+fn lower_into<'b>(s: &str, buf: &'b mut [u8; 48]) -> Option<&'b [u8]> {
+    if s.len() > buf.len() {
+        return None;
+    }
+    let k = &mut buf[..s.len()];
+    k.copy_from_slice(s.as_bytes());
+    k.make_ascii_lowercase();
+    Some(k)
+}
+
+fn contains(h: &[u8], n: &[u8]) -> bool {
+    h.len() >= n.len() && h.windows(n.len()).any(|w| w == n)
+}
+
+fn apply_field(f: &mut Features, key: &str, value: &str) {
+    let mut buf = [0u8; 48];
+    let Some(k) = lower_into(key, &mut buf) else {
+        return;
+    };
+    if f.http_status.is_none()
+        && matches!(
+            k,
+            b"status"
+                | b"status_code"
+                | b"statuscode"
+                | b"http.status_code"
+                | b"http_status"
+                | b"response_status"
+                | b"http.response.status_code"
+                | b"http.status"
+        )
+    {
+        if let Ok(code) = value.trim().parse::<u16>() {
+            set_status(f, code);
+        }
+        return;
+    }
+    if f.latency_ms.is_none()
+        && (contains(k, b"latency")
+            || contains(k, b"duration")
+            || contains(k, b"elapsed")
+            || contains(k, b"response_time")
+            || contains(k, b"request_time")
+            || contains(k, b"took")
+            || k == b"rt")
+    {
+        let default_unit = if k.ends_with(b"_ms") || k.ends_with(b"millis") {
+            Unit::Ms
+        } else if k.ends_with(b"_us") || k.ends_with(b"micros") {
+            Unit::Us
+        } else if k.ends_with(b"_ns") || k.ends_with(b"nanos") {
+            Unit::Ns
+        } else if k.ends_with(b"_s")
+            || k.ends_with(b"_sec")
+            || k.ends_with(b"_seconds")
+            || k.ends_with(b"request_time")
+            || k.ends_with(b"response_time") && k.starts_with(b"upstream")
+            || k == b"rt"
+        {
+            Unit::S
+        } else {
+            Unit::Ms
+        };
+        f.latency_ms = parse_duration(value.trim(), None, Some(default_unit));
+        return;
+    }
+    if contains(k, b"cpu") {
+        if f.cpu_pressure.is_none() {
+            f.cpu_pressure = parse_ratio(value.trim(), true);
+        }
+        return;
+    }
+    if (contains(k, b"mem") || contains(k, b"heap")) && f.memory_pressure.is_none() {
+        f.memory_pressure = parse_ratio(value.trim(), true);
+    }
+}
+
+fn set_status(f: &mut Features, code: u16) {
+    if (100..=599).contains(&code) {
+        f.http_status = Some(code);
+        f.status_class = Some((code / 100) as u8);
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Unit {
+    Ns,
+    Us,
+    Ms,
+    S,
+    Min,
+    H,
+}
+
+impl Unit {
+    fn to_ms(self) -> f64 {
+        match self {
+            Unit::Ns => 1e-6,
+            Unit::Us => 1e-3,
+            Unit::Ms => 1.0,
+            Unit::S => 1e3,
+            Unit::Min => 60e3,
+            Unit::H => 3600e3,
+        }
+    }
+}
+
+fn unit_of(s: &str) -> Option<Unit> {
+    let s = s.trim_end_matches(|c: char| matches!(c, ',' | ';' | ')' | ']' | '.' | '"' | '\''));
+    Some(match s {
+        "ns" | "nanos" | "nanoseconds" => Unit::Ns,
+        "us" | "µs" | "μs" | "micros" | "microseconds" => Unit::Us,
+        "ms" | "msec" | "msecs" | "millis" | "milliseconds" | "MILLISECONDS" => Unit::Ms,
+        "s" | "sec" | "secs" | "second" | "seconds" => Unit::S,
+        "m" | "min" | "mins" | "minute" | "minutes" => Unit::Min,
+        "h" | "hr" | "hrs" | "hour" | "hours" => Unit::H,
+        _ => return None,
+    })
+}
+
+/// Split a leading float: ("1.5", "ms").
+fn split_number(s: &str) -> Option<(f64, &str)> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut dot = false;
+    while i < b.len() && (b[i].is_ascii_digit() || (b[i] == b'.' && !dot)) {
+        dot |= b[i] == b'.';
+        i += 1;
+    }
+    if i == 0 || !b[0].is_ascii_digit() {
+        return None;
+    }
+    let v: f64 = s[..i].parse().ok()?;
+    Some((v, &s[i..]))
+}
+
+/// A duration: `350ms`, `1.2s`, `1m30s` (first component only), or a bare
+/// number with the unit in `next` (the following token) or `default`.
+fn parse_duration(v: &str, next: Option<&str>, default: Option<Unit>) -> Option<f64> {
+    let (n, rest) = split_number(v)?;
+    let rest_trim = rest.trim_end_matches([',', ';', ')', ']', '"', '\'']);
+    let unit = if rest_trim.is_empty() || rest_trim == "." {
+        match next.and_then(unit_of) {
+            Some(u) => u,
+            None => default?,
+        }
+    } else {
+        // "1m30s": take the leading unit letters.
+        let end = rest_trim
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest_trim.len());
+        unit_of(&rest_trim[..end])?
+    };
+    let ms = n * unit.to_ms();
+    ms.is_finite().then_some(ms)
+}
+
+/// A ratio in 0..=1 from `93%`, `0.93`, or (if `bare_pct`) `93`.
+fn parse_ratio(v: &str, bare_pct: bool) -> Option<f64> {
+    let v = v.trim_end_matches([',', ';', ')', ']', '"', '\'', '.']);
+    let (n, rest) = split_number(v)?;
+    let r = if rest == "%" {
+        n / 100.0
+    } else if !rest.is_empty() {
+        return None;
+    } else if n <= 1.0 && v.contains('.') {
+        n
+    } else if bare_pct {
+        n / 100.0
+    } else {
+        return None;
+    };
+    (0.0..=1.0).contains(&r).then_some(r)
+}
+
+/// Needles for the error signature (lowercase), by first byte.
+const NEEDLES: [&[u8]; 15] = [
+    b"exception",
+    b"traceback",
+    b"panic:",
+    b"fatal",
+    b"segfault",
+    b"segmentation fault",
+    b"core dumped",
+    b"connection refused",
+    b"connection reset",
+    b"timeout",
+    b"timed out",
+    b"outofmemory",
+    b"out of memory",
+    b"cannot allocate memory",
+    b"oom-kill",
+];
+
+fn error_signature(b: &[u8]) -> bool {
+    for p in 0..b.len() {
+        let c = b[p].to_ascii_lowercase();
+        if !matches!(c, b'e' | b't' | b'p' | b'f' | b's' | b'c' | b'o') {
+            continue;
+        }
+        for n in NEEDLES {
+            if n[0] == c
+                && b.len() - p >= n.len()
+                && b[p..p + n.len()]
+                    .iter()
+                    .zip(n.iter())
+                    .all(|(x, y)| x.to_ascii_lowercase() == *y)
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// `OutOfMemoryError`-like: a word ending in `Error` with an upper-case
+/// letter before it.
+fn is_error_class(w: &str) -> bool {
+    let w = w.trim_end_matches([':', ',', ';', ')', '.']);
+    let w = w.rsplit('.').next().unwrap_or(w);
+    w.len() > 5
+        && w.ends_with("Error")
+        && w[..w.len() - 5].bytes().any(|c| c.is_ascii_uppercase())
+        && w.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+fn is_oom_word(lw: &[u8]) -> bool {
+    let mut end = lw.len();
+    while end > 0 && !lw[end - 1].is_ascii_alphanumeric() {
+        end -= 1;
+    }
+    let w = &lw[..end];
+    w == b"oom"
+        || w.starts_with(b"oom-")
+        || w.starts_with(b"oom_")
+        || contains(w, b"outofmemory")
+        || w == b"memoryerror"
+        || w.ends_with(b".memoryerror")
+}
+
+fn scan_text(f: &mut Features, text: &str) {
+    let bytes = text.as_bytes();
+    if !f.is_error_signature && error_signature(bytes) {
+        f.is_error_signature = true;
+    }
+    // Word pass: triggers for latency, memory, CPU.
+    let mut words: [&str; 4] = [""; 4]; // look-ahead window
+    let mut iter = text.split_ascii_whitespace();
+    for w in words.iter_mut() {
+        *w = iter.next().unwrap_or("");
+    }
+    let mut oom = false;
+    while !words[0].is_empty() {
+        let w = words[0];
+        let first = w.as_bytes()[0].to_ascii_lowercase();
+        if matches!(first, b't' | b'l' | b'd' | b'e' | b'i' | b'a' | b'r' | b'm' | b'h' | b'c' | b'o' | b'j' | b'n') {
+            let mut buf = [0u8; 48];
+            if let Some(lw) = lower_into(w, &mut buf) {
+                if !f.is_error_signature && is_error_class(w) {
+                    f.is_error_signature = true;
+                }
+                if is_oom_word(lw) {
+                    oom = true;
+                }
+                word_triggers(f, lw, w, &words);
+            }
+        } else if !f.is_error_signature && is_error_class(w) {
+            f.is_error_signature = true;
+        }
+        words.rotate_left(1);
+        words[3] = iter.next().unwrap_or("");
+    }
+    if oom || contains_ci(bytes, b"out of memory") || contains_ci(bytes, b"cannot allocate memory") {
+        f.memory_pressure = Some(1.0);
+    }
+}
+
+fn contains_ci(h: &[u8], n: &[u8]) -> bool {
+    h.len() >= n.len()
+        && h.windows(n.len())
+            .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
+}
+
+/// Split `key=value` / `key:value` in a lowercase word.
+fn split_kv(w: &str) -> (&str, Option<&str>) {
+    match w.find(['=', ':']) {
+        Some(p) => {
+            let v = &w[p + 1..];
+            (&w[..p], (!v.is_empty()).then_some(v))
+        }
+        None => (w, None),
+    }
+}
+
+fn word_triggers(f: &mut Features, lw: &[u8], w: &str, win: &[&str; 4]) {
+    let lower = std::str::from_utf8(lw).unwrap_or("");
+    let (key, inline) = split_kv(lower);
+    let key = key.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_');
+    let inline_orig = inline.map(|v| &w[w.len() - v.len()..]);
+    // Latency.
+    if f.latency_ms.is_none() {
+        let strong = matches!(key, "took" | "latency" | "duration" | "elapsed" | "response_time" | "rt");
+        let weak = matches!(key, "in" | "after" | "time");
+        if strong || weak {
+            f.latency_ms = match inline_orig {
+                Some(v) => parse_duration(v, Some(win[1]), strong.then_some(Unit::Ms)),
+                None => {
+                    if win[1].is_empty() {
+                        None
+                    } else {
+                        parse_duration(win[1], Some(win[2]), None)
+                    }
+                }
+            };
+        }
+    }
+    // Memory / CPU: a ratio inline or within the next 3 words.
+    let is_mem = matches!(key, "mem" | "memory" | "heap" | "ram")
+        || key.starts_with("mem_")
+        || key.starts_with("memory_")
+        || key.starts_with("heap_");
+    let is_cpu = key == "cpu" || key.starts_with("cpu_") || key == "cpus";
+    if (is_mem && f.memory_pressure.is_none()) || (is_cpu && f.cpu_pressure.is_none()) {
+        let r = match inline_orig {
+            Some(v) => parse_ratio(v, true),
+            None => win[1..].iter().find_map(|t| {
+                if t.is_empty() {
+                    return None;
+                }
+                parse_ratio(t, false)
+            }),
+        };
+        if is_mem && f.memory_pressure.is_none() {
+            f.memory_pressure = r;
+        } else if is_cpu && f.cpu_pressure.is_none() {
+            f.cpu_pressure = r;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{parse_line, ParseConfig};
+
+    fn approx(a: Option<f64>, b: f64) -> bool {
+        a.is_some_and(|a| (a - b).abs() < 1e-9)
+    }
+
+    #[test]
+    fn latency_from_text() {
+        assert!(approx(text_features("query took 350ms").latency_ms, 350.0));
+        assert!(approx(text_features("Reading broadcast variable 3 took 16 ms").latency_ms, 16.0));
+        assert!(approx(text_features("latency=1.2s ok").latency_ms, 1200.0));
+        assert!(approx(text_features("latency: 800us").latency_ms, 0.8));
+        assert!(approx(text_features("completed in 35 ms").latency_ms, 35.0));
+        assert!(approx(text_features("took 2m30s").latency_ms, 120_000.0));
+        assert_eq!(text_features("took 3 attempts").latency_ms, None);
+        assert_eq!(text_features("in the cluster").latency_ms, None);
+        assert_eq!(text_features("timeout of 10000ms exceeded").latency_ms, None);
+    }
+
+    #[test]
+    fn latency_from_fields() {
+        let cfg = ParseConfig::default();
+        let ev = parse_line(r#"{"msg":"ok","duration_ms":12.5}"#, &cfg);
+        assert!(approx(extract_features(&ev).latency_ms, 12.5));
+        let ev = parse_line(r#"{"msg":"ok","latency":"1.5s"}"#, &cfg);
+        assert!(approx(extract_features(&ev).latency_ms, 1500.0));
+        let ev = parse_line("level=info msg=ok response_time=40", &cfg);
+        assert!(approx(extract_features(&ev).latency_ms, 40.0));
+        let ev = parse_line(
+            r#"1.2.3.4 - - [10/Oct/2023:13:55:36 +0000] "GET /x HTTP/1.1" 502 0 "-" "-" 0.350"#,
+            &cfg,
+        );
+        let f = extract_features(&ev);
+        assert!(approx(f.latency_ms, 350.0));
+        assert_eq!(f.http_status, Some(502));
+        assert_eq!(f.status_class, Some(5));
+        assert_eq!(f.severity, Some(Severity::Error));
+    }
+
+    #[test]
+    fn memory_and_cpu() {
+        assert!(approx(text_features("heap 93% used").memory_pressure, 0.93));
+        assert!(approx(text_features("memory usage 91%").memory_pressure, 0.91));
+        assert!(approx(text_features("stats mem=0.93 cpu=97").memory_pressure, 0.93));
+        assert!(approx(text_features("stats mem=0.93 cpu=97").cpu_pressure, 0.97));
+        assert!(approx(text_features("CPU 97%").cpu_pressure, 0.97));
+        assert!(approx(text_features("cpu usage: 0.5").cpu_pressure, 0.5));
+        assert_eq!(text_features("memory store started with 512 MB").memory_pressure, None);
+        assert!(approx(
+            text_features("java.lang.OutOfMemoryError: Java heap space").memory_pressure,
+            1.0
+        ));
+        assert!(approx(text_features("kernel: Out of memory: Kill process 1234").memory_pressure, 1.0));
+        assert!(approx(text_features("oom-kill event").memory_pressure, 1.0));
+        let cfg = ParseConfig::default();
+        let ev = parse_line(r#"{"msg":"x","memory_pct":"88%","cpu_usage":0.42}"#, &cfg);
+        let f = extract_features(&ev);
+        assert!(approx(f.memory_pressure, 0.88));
+        assert!(approx(f.cpu_pressure, 0.42));
+    }
+
+    #[test]
+    fn error_signatures() {
+        for t in [
+            "java.io.IOException: boom",
+            "Traceback (most recent call last):",
+            "panic: runtime error",
+            "FATAL things",
+            "Segmentation fault (core dumped)",
+            "dial tcp: connection refused",
+            "request timeout",
+            "read timed out",
+            "caught end of stream exception",
+            "NoClassDefFoundError: x",
+        ] {
+            assert!(text_features(t).is_error_signature, "{t}");
+        }
+        for t in ["all good", "Error:KeeperErrorCode = NodeExists", "errors=0", ""] {
+            assert!(!text_features(t).is_error_signature, "{t}");
+        }
+    }
+
+    #[test]
+    fn status_from_fields() {
+        let cfg = ParseConfig::default();
+        let ev = parse_line(r#"{"msg":"x","status":404}"#, &cfg);
+        let f = extract_features(&ev);
+        assert_eq!(f.http_status, Some(404));
+        assert_eq!(f.status_class, Some(4));
+        let ev = parse_line(r#"{"msg":"x","status":"weird"}"#, &cfg);
+        assert_eq!(extract_features(&ev).http_status, None);
+    }
+}
