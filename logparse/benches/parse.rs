@@ -33,8 +33,12 @@ fn load_lines() -> Vec<String> {
     let mut lines = Vec::new();
     for set in SETS {
         let path = dir.join(set).join(format!("{set}_2k.log"));
-        let bytes = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (shared/data/loghub next to the workspace)", path.display()));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (shared/data/loghub next to the workspace)",
+                path.display()
+            )
+        });
         lines.extend(String::from_utf8_lossy(&bytes).lines().map(str::to_owned));
     }
     lines

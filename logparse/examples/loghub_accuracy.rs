@@ -81,9 +81,8 @@ fn main() -> Result<(), Box<dyn Error>> {
             _ => dir = Some(PathBuf::from(arg)),
         }
     }
-    let dir = dir.unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/loghub")
-    });
+    let dir = dir
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/loghub"));
     println!(
         "Template miner grouping accuracy on {} (depth {}, similarity threshold {})\n",
         dir.display(),
@@ -183,7 +182,11 @@ fn explain_errors(rows: &[Row], assigned: &[ClusterId], miner: &TemplateMiner) {
     let mut by_cluster: HashMap<ClusterId, HashMap<&str, usize>> = HashMap::new();
     for (r, c) in rows.iter().zip(assigned) {
         *by_event.entry(&r.event).or_default().entry(*c).or_default() += 1;
-        *by_cluster.entry(*c).or_default().entry(&r.event).or_default() += 1;
+        *by_cluster
+            .entry(*c)
+            .or_default()
+            .entry(&r.event)
+            .or_default() += 1;
     }
     let mut events: Vec<_> = by_event.iter().collect();
     events.sort_by_key(|(e, _)| **e);

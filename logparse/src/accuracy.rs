@@ -56,8 +56,12 @@ mod tests {
         let path = Path::new(LOGHUB)
             .join(set)
             .join(format!("{set}_2k.log_structured.csv"));
-        let mut rdr = csv::Reader::from_path(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (shared/data/loghub next to the workspace)", path.display()));
+        let mut rdr = csv::Reader::from_path(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (shared/data/loghub next to the workspace)",
+                path.display()
+            )
+        });
         let h = rdr.headers().unwrap().clone();
         let ci = h.iter().position(|c| c == "Content").unwrap();
         let ei = h.iter().position(|c| c == "EventId").unwrap();
@@ -77,12 +81,12 @@ mod tests {
     #[test]
     fn loghub_grouping_accuracy_floors() {
         let floors = [
-            ("HDFS", 1.0 - 0.01),        // Drain 0.9975
-            ("Apache", 1.0 - 0.01),      // Drain 1.0
-            ("Hadoop", 0.963 - 0.01),    // Drain 0.9475
+            ("HDFS", 1.0 - 0.01),         // Drain 0.9975
+            ("Apache", 1.0 - 0.01),       // Drain 1.0
+            ("Hadoop", 0.963 - 0.01),     // Drain 0.9475
             ("Zookeeper", 0.9885 - 0.01), // Drain 0.9665
-            ("OpenSSH", 0.925 - 0.01),   // Drain 0.7875
-            ("Proxifier", 0.977 - 0.01), // Drain 0.5265
+            ("OpenSSH", 0.925 - 0.01),    // Drain 0.7875
+            ("Proxifier", 0.977 - 0.01),  // Drain 0.5265
         ];
         for (set, floor) in floors {
             let ga = loghub_ga(set);

@@ -563,8 +563,8 @@ impl TemplateMiner {
                     wild_child
                 }
             };
-            if !self.nodes.contains_key(&next) {
-                self.nodes.insert(next, Node::default());
+            if let std::collections::hash_map::Entry::Vacant(e) = self.nodes.entry(next) {
+                e.insert(Node::default());
                 if let Some(p) = self.nodes.get_mut(&key) {
                     p.children += 1;
                 }
@@ -654,7 +654,12 @@ mod tests {
 
     #[test]
     fn ids_are_order_independent() {
-        let lines = ["user a logged in", "user b logged in", "job 7 failed", "job 9 failed"];
+        let lines = [
+            "user a logged in",
+            "user b logged in",
+            "job 7 failed",
+            "job 9 failed",
+        ];
         let mut m1 = TemplateMiner::default();
         let mut m2 = TemplateMiner::default();
         for l in lines {
@@ -663,8 +668,14 @@ mod tests {
         for l in lines.iter().rev() {
             m2.add(l);
         }
-        let mut a: Vec<_> = m1.templates().map(|t| (t.template_id, t.template.to_string())).collect();
-        let mut b: Vec<_> = m2.templates().map(|t| (t.template_id, t.template.to_string())).collect();
+        let mut a: Vec<_> = m1
+            .templates()
+            .map(|t| (t.template_id, t.template.to_string()))
+            .collect();
+        let mut b: Vec<_> = m2
+            .templates()
+            .map(|t| (t.template_id, t.template.to_string()))
+            .collect();
         a.sort();
         b.sort();
         assert_eq!(a, b);
@@ -726,5 +737,30 @@ mod tests {
         // Root-by-length node has at most 4 children.
         let len3 = mix(ROOT, 3);
         assert!(m.nodes[&len3].children <= 4);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// No miner call panics, and the invariants hold: the returned
+        /// template id is the hash of the returned template, and the cluster
+        /// cap is respected.
+        #[test]
+        fn miner_never_panics(lines in proptest::collection::vec(crate::fuzzing::log_line(), 1..24)) {
+            let mut m = TemplateMiner::new(MinerConfig { max_clusters: 8, max_tokens: 64, ..MinerConfig::default() });
+            for l in &lines {
+                let r = m.add(l);
+                proptest::prop_assert_eq!(r.template_id, TemplateId::of(r.template));
+                let id = r.cluster_id;
+                proptest::prop_assert!(m.cluster(id).is_some());
+                let _ = m.match_only(l);
+                proptest::prop_assert!(m.len() <= 8);
+            }
+            proptest::prop_assert_eq!(m.templates().count(), m.len());
+        }
+
+        #[test]
+        fn mask_never_panics(line in crate::fuzzing::log_line()) {
+            let _ = crate::mask::mask_line(&line);
+        }
     }
 }

@@ -181,7 +181,7 @@ impl Unit {
 }
 
 fn unit_of(s: &str) -> Option<Unit> {
-    let s = s.trim_end_matches(|c: char| matches!(c, ',' | ';' | ')' | ']' | '.' | '"' | '\''));
+    let s = s.trim_end_matches([',', ';', ')', ']', '.', '"', '\'']);
     Some(match s {
         "ns" | "nanos" | "nanoseconds" => Unit::Ns,
         "us" | "µs" | "μs" | "micros" | "microseconds" => Unit::Us,
@@ -248,44 +248,59 @@ fn parse_ratio(v: &str, bare_pct: bool) -> Option<f64> {
     (0.0..=1.0).contains(&r).then_some(r)
 }
 
-/// Needles for the error signature (lowercase), by first byte.
-const NEEDLES: [&[u8]; 15] = [
-    b"exception",
-    b"traceback",
-    b"panic:",
-    b"fatal",
-    b"segfault",
-    b"segmentation fault",
-    b"core dumped",
-    b"connection refused",
-    b"connection reset",
-    b"timeout",
-    b"timed out",
-    b"outofmemory",
-    b"out of memory",
-    b"cannot allocate memory",
-    b"oom-kill",
+/// Lowercase `w` into `buf` and return it with a bitmask of the letters it
+/// contains (bit 0 = `a`), used to reject keyword searches cheaply.
+fn lower_mask<'b>(w: &str, buf: &'b mut [u8; 48]) -> Option<(&'b [u8], u32)> {
+    let src = w.as_bytes();
+    if src.len() > buf.len() {
+        return None;
+    }
+    let mut mask = 0u32;
+    for (d, &c) in buf.iter_mut().zip(src) {
+        *d = c.to_ascii_lowercase();
+        mask |= LETTER_BIT[c as usize];
+    }
+    Some((&buf[..src.len()], mask))
+}
+
+/// Letter bit (case-insensitive) of each byte, 0 for non-letters.
+static LETTER_BIT: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'a' as usize + i] = 1 << i;
+        t[b'A' as usize + i] = 1 << i;
+        i += 1;
+    }
+    t
+};
+
+const fn letters(s: &[u8]) -> u32 {
+    let mut m = 0u32;
+    let mut i = 0;
+    while i < s.len() {
+        m |= 1 << (s[i] - b'a');
+        i += 1;
+    }
+    m
+}
+
+/// Single-word error-signature keywords (substring match, lowercase).
+const SIG_WORDS: [(&[u8], u32); 6] = [
+    (b"exception", letters(b"exception")),
+    (b"traceback", letters(b"traceback")),
+    (b"fatal", letters(b"fatal")),
+    (b"segfault", letters(b"segfault")),
+    (b"timeout", letters(b"timeout")),
+    (b"outofmemory", letters(b"outofmemory")),
 ];
 
-fn error_signature(b: &[u8]) -> bool {
-    for p in 0..b.len() {
-        let c = b[p].to_ascii_lowercase();
-        if !matches!(c, b'e' | b't' | b'p' | b'f' | b's' | b'c' | b'o') {
-            continue;
-        }
-        for n in NEEDLES {
-            if n[0] == c
-                && b.len() - p >= n.len()
-                && b[p..p + n.len()]
-                    .iter()
-                    .zip(n.iter())
-                    .all(|(x, y)| x.to_ascii_lowercase() == *y)
-            {
-                return true;
-            }
-        }
-    }
-    false
+/// Does lowercase word `lw` (letter mask `m`) carry an error signature?
+fn word_signature(lw: &[u8], m: u32) -> bool {
+    SIG_WORDS
+        .iter()
+        .any(|(n, need)| m & need == *need && contains(lw, n))
+        || lw.starts_with(b"panic:")
 }
 
 /// `OutOfMemoryError`-like: a word ending in `Error` with an upper-case
@@ -299,7 +314,10 @@ fn is_error_class(w: &str) -> bool {
         && w.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
-fn is_oom_word(lw: &[u8]) -> bool {
+fn is_oom_word(lw: &[u8], m: u32) -> bool {
+    if m & letters(b"om") != letters(b"om") {
+        return false;
+    }
     let mut end = lw.len();
     while end > 0 && !lw[end - 1].is_ascii_alphanumeric() {
         end -= 1;
@@ -308,18 +326,36 @@ fn is_oom_word(lw: &[u8]) -> bool {
     w == b"oom"
         || w.starts_with(b"oom-")
         || w.starts_with(b"oom_")
-        || contains(w, b"outofmemory")
+        || (m & letters(b"outofmemory") == letters(b"outofmemory") && contains(w, b"outofmemory"))
         || w == b"memoryerror"
         || w.ends_with(b".memoryerror")
 }
 
+/// Lowercase word without surrounding punctuation.
+fn core(lw: &[u8]) -> &[u8] {
+    let s = lw
+        .iter()
+        .position(|c| c.is_ascii_alphanumeric())
+        .unwrap_or(lw.len());
+    let e = lw
+        .iter()
+        .rposition(|c| c.is_ascii_alphanumeric())
+        .map_or(s, |e| e + 1);
+    &lw[s..e.max(s)]
+}
+
+fn eq_ci(w: &str, lower: &[u8]) -> bool {
+    let c = w.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    c.len() == lower.len()
+        && c.as_bytes()
+            .iter()
+            .zip(lower)
+            .all(|(a, b)| a.to_ascii_lowercase() == *b)
+}
+
 fn scan_text(f: &mut Features, text: &str) {
-    let bytes = text.as_bytes();
-    if !f.is_error_signature && error_signature(bytes) {
-        f.is_error_signature = true;
-    }
-    // Word pass: triggers for latency, memory, CPU.
-    let mut words: [&str; 4] = [""; 4]; // look-ahead window
+    // Word pass with a 4-word look-ahead window.
+    let mut words: [&str; 4] = [""; 4];
     let mut iter = text.split_ascii_whitespace();
     for w in words.iter_mut() {
         *w = iter.next().unwrap_or("");
@@ -327,33 +363,37 @@ fn scan_text(f: &mut Features, text: &str) {
     let mut oom = false;
     while !words[0].is_empty() {
         let w = words[0];
-        let first = w.as_bytes()[0].to_ascii_lowercase();
-        if matches!(first, b't' | b'l' | b'd' | b'e' | b'i' | b'a' | b'r' | b'm' | b'h' | b'c' | b'o' | b'j' | b'n') {
-            let mut buf = [0u8; 48];
-            if let Some(lw) = lower_into(w, &mut buf) {
-                if !f.is_error_signature && is_error_class(w) {
-                    f.is_error_signature = true;
-                }
-                if is_oom_word(lw) {
-                    oom = true;
-                }
+        let mut buf = [0u8; 48];
+        if let Some((lw, m)) = lower_mask(w, &mut buf) {
+            let c = core(lw);
+            if !f.is_error_signature
+                && (word_signature(lw, m)
+                    || (c == b"segmentation" && eq_ci(words[1], b"fault"))
+                    || (c == b"core" && eq_ci(words[1], b"dumped"))
+                    || (c == b"connection"
+                        && (eq_ci(words[1], b"refused") || eq_ci(words[1], b"reset")))
+                    || (c == b"timed" && eq_ci(words[1], b"out"))
+                    || (m & letters(b"error") == letters(b"error") && is_error_class(w)))
+            {
+                f.is_error_signature = true;
+            }
+            if is_oom_word(lw, m)
+                || (c == b"out" && eq_ci(words[1], b"of") && eq_ci(words[2], b"memory"))
+                || (c == b"cannot" && eq_ci(words[1], b"allocate") && eq_ci(words[2], b"memory"))
+            {
+                oom = true;
+                f.is_error_signature = true;
+            }
+            if maybe_trigger(c) {
                 word_triggers(f, lw, w, &words);
             }
-        } else if !f.is_error_signature && is_error_class(w) {
-            f.is_error_signature = true;
         }
         words.rotate_left(1);
         words[3] = iter.next().unwrap_or("");
     }
-    if oom || contains_ci(bytes, b"out of memory") || contains_ci(bytes, b"cannot allocate memory") {
+    if oom {
         f.memory_pressure = Some(1.0);
     }
-}
-
-fn contains_ci(h: &[u8], n: &[u8]) -> bool {
-    h.len() >= n.len()
-        && h.windows(n.len())
-            .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
 }
 
 /// Split `key=value` / `key:value` in a lowercase word.
@@ -367,14 +407,36 @@ fn split_kv(w: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// Could `c` (a lowercase word core) start a latency / memory / CPU key?
+fn maybe_trigger(c: &[u8]) -> bool {
+    match c.first() {
+        Some(b't') => c.starts_with(b"took") || c.starts_with(b"time"),
+        Some(b'l') => c.starts_with(b"latency"),
+        Some(b'd') => c.starts_with(b"duration"),
+        Some(b'e') => c.starts_with(b"elapsed"),
+        Some(b'i') => c == b"in",
+        Some(b'a') => c == b"after",
+        Some(b'r') => c.starts_with(b"rt") || c.starts_with(b"response") || c.starts_with(b"ram"),
+        Some(b'm') => c.starts_with(b"mem"),
+        Some(b'h') => c.starts_with(b"heap"),
+        Some(b'c') => c.starts_with(b"cpu"),
+        _ => false,
+    }
+}
+
 fn word_triggers(f: &mut Features, lw: &[u8], w: &str, win: &[&str; 4]) {
-    let lower = std::str::from_utf8(lw).unwrap_or("");
+    let Ok(lower) = std::str::from_utf8(lw) else {
+        return;
+    };
     let (key, inline) = split_kv(lower);
     let key = key.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_');
     let inline_orig = inline.map(|v| &w[w.len() - v.len()..]);
     // Latency.
     if f.latency_ms.is_none() {
-        let strong = matches!(key, "took" | "latency" | "duration" | "elapsed" | "response_time" | "rt");
+        let strong = matches!(
+            key,
+            "took" | "latency" | "duration" | "elapsed" | "response_time" | "rt"
+        );
         let weak = matches!(key, "in" | "after" | "time");
         if strong || weak {
             f.latency_ms = match inline_orig {
@@ -425,14 +487,20 @@ mod tests {
     #[test]
     fn latency_from_text() {
         assert!(approx(text_features("query took 350ms").latency_ms, 350.0));
-        assert!(approx(text_features("Reading broadcast variable 3 took 16 ms").latency_ms, 16.0));
+        assert!(approx(
+            text_features("Reading broadcast variable 3 took 16 ms").latency_ms,
+            16.0
+        ));
         assert!(approx(text_features("latency=1.2s ok").latency_ms, 1200.0));
         assert!(approx(text_features("latency: 800us").latency_ms, 0.8));
         assert!(approx(text_features("completed in 35 ms").latency_ms, 35.0));
         assert!(approx(text_features("took 2m30s").latency_ms, 120_000.0));
         assert_eq!(text_features("took 3 attempts").latency_ms, None);
         assert_eq!(text_features("in the cluster").latency_ms, None);
-        assert_eq!(text_features("timeout of 10000ms exceeded").latency_ms, None);
+        assert_eq!(
+            text_features("timeout of 10000ms exceeded").latency_ms,
+            None
+        );
     }
 
     #[test]
@@ -458,17 +526,32 @@ mod tests {
     #[test]
     fn memory_and_cpu() {
         assert!(approx(text_features("heap 93% used").memory_pressure, 0.93));
-        assert!(approx(text_features("memory usage 91%").memory_pressure, 0.91));
-        assert!(approx(text_features("stats mem=0.93 cpu=97").memory_pressure, 0.93));
-        assert!(approx(text_features("stats mem=0.93 cpu=97").cpu_pressure, 0.97));
+        assert!(approx(
+            text_features("memory usage 91%").memory_pressure,
+            0.91
+        ));
+        assert!(approx(
+            text_features("stats mem=0.93 cpu=97").memory_pressure,
+            0.93
+        ));
+        assert!(approx(
+            text_features("stats mem=0.93 cpu=97").cpu_pressure,
+            0.97
+        ));
         assert!(approx(text_features("CPU 97%").cpu_pressure, 0.97));
         assert!(approx(text_features("cpu usage: 0.5").cpu_pressure, 0.5));
-        assert_eq!(text_features("memory store started with 512 MB").memory_pressure, None);
+        assert_eq!(
+            text_features("memory store started with 512 MB").memory_pressure,
+            None
+        );
         assert!(approx(
             text_features("java.lang.OutOfMemoryError: Java heap space").memory_pressure,
             1.0
         ));
-        assert!(approx(text_features("kernel: Out of memory: Kill process 1234").memory_pressure, 1.0));
+        assert!(approx(
+            text_features("kernel: Out of memory: Kill process 1234").memory_pressure,
+            1.0
+        ));
         assert!(approx(text_features("oom-kill event").memory_pressure, 1.0));
         let cfg = ParseConfig::default();
         let ev = parse_line(r#"{"msg":"x","memory_pct":"88%","cpu_usage":0.42}"#, &cfg);
@@ -493,7 +576,12 @@ mod tests {
         ] {
             assert!(text_features(t).is_error_signature, "{t}");
         }
-        for t in ["all good", "Error:KeeperErrorCode = NodeExists", "errors=0", ""] {
+        for t in [
+            "all good",
+            "Error:KeeperErrorCode = NodeExists",
+            "errors=0",
+            "",
+        ] {
             assert!(!text_features(t).is_error_signature, "{t}");
         }
     }
@@ -507,5 +595,18 @@ mod tests {
         assert_eq!(f.status_class, Some(4));
         let ev = parse_line(r#"{"msg":"x","status":"weird"}"#, &cfg);
         assert_eq!(extract_features(&ev).http_status, None);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        #[test]
+        fn features_never_panic(line in crate::fuzzing::log_line()) {
+            let ev = parse_line(&line, &ParseConfig::default());
+            let f = extract_features(&ev);
+            for r in [f.memory_pressure, f.cpu_pressure].into_iter().flatten() {
+                proptest::prop_assert!((0.0..=1.0).contains(&r));
+            }
+            let _ = text_features(&line);
+        }
     }
 }

@@ -331,14 +331,26 @@ mod tests {
     fn detection() {
         let cases = [
             (r#"{"level":"info","msg":"x"}"#, Format::Json),
-            ("<34>1 2003-10-11T22:14:15.003Z mymachine su - ID47 - hi", Format::Syslog5424),
-            ("<34>Oct 11 22:14:15 mymachine su: 'su root' failed", Format::Syslog3164),
-            ("Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user", Format::Syslog3164),
+            (
+                "<34>1 2003-10-11T22:14:15.003Z mymachine su - ID47 - hi",
+                Format::Syslog5424,
+            ),
+            (
+                "<34>Oct 11 22:14:15 mymachine su: 'su root' failed",
+                Format::Syslog3164,
+            ),
+            (
+                "Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user",
+                Format::Syslog3164,
+            ),
             (
                 r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /a.gif HTTP/1.0" 200 2326"#,
                 Format::AccessLog,
             ),
-            ("time=2024-01-01T00:00:00Z level=info msg=hello", Format::Logfmt),
+            (
+                "time=2024-01-01T00:00:00Z level=info msg=hello",
+                Format::Logfmt,
+            ),
             ("2015-10-18 18:01:47,978 INFO [main] x: y", Format::Plain),
             ("", Format::Plain),
         ];
@@ -371,5 +383,23 @@ mod tests {
         assert_eq!(ev.fields.len(), 1);
         let owned = ev.clone().into_owned();
         assert_eq!(owned, ev);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// No parser panics, whatever the input; each parser is also called
+        /// directly, not only through detection.
+        #[test]
+        fn parsers_never_panic(line in crate::fuzzing::log_line()) {
+            let ev = parse_line(&line, &CFG);
+            let _ = ev.clone().into_owned();
+            let _ = detect_format(&line);
+            let _ = json::parse(&line, &CFG);
+            let _ = logfmt::parse(&line, &CFG);
+            let _ = rfc3164::parse(&line, &CFG);
+            let _ = rfc5424::parse(&line, &CFG);
+            let _ = access::parse(&line, &CFG);
+            let _ = plain::parse(&line, &CFG);
+        }
     }
 }

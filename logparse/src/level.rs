@@ -210,7 +210,9 @@ pub fn detect_level(line: &str) -> Option<Severity> {
         return word_severity(&[b[0].to_ascii_lowercase()]);
     }
     // logcat brief: W/Tag(123): msg
-    if b.len() >= 3 && matches!(b[0], b'V' | b'D' | b'I' | b'W' | b'E' | b'F' | b'A') && b[1] == b'/'
+    if b.len() >= 3
+        && matches!(b[0], b'V' | b'D' | b'I' | b'W' | b'E' | b'F' | b'A')
+        && b[1] == b'/'
     {
         return word_severity(&[b[0].to_ascii_lowercase()]);
     }
@@ -378,8 +380,14 @@ mod tests {
             assert_eq!(detect_level(line), Some(want), "{line}");
         }
         // No level token.
-        assert_eq!(detect_level("20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579"), None);
-        assert_eq!(detect_level("[10.30 16:49:06] chrome.exe - proxy.cse.cuhk.edu.hk:5070 open"), None);
+        assert_eq!(
+            detect_level("20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579"),
+            None
+        );
+        assert_eq!(
+            detect_level("[10.30 16:49:06] chrome.exe - proxy.cse.cuhk.edu.hk:5070 open"),
+            None
+        );
         assert_eq!(
             detect_level("Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 1.2.3.4"),
             None
@@ -399,7 +407,10 @@ mod tests {
             ("panic: runtime error: index out of range", Fatal),
             ("SEVERE: Servlet.service() threw exception", Error),
             ("2024-01-01 12:00:00 CRITICAL db down", Fatal),
-            ("01-02 03:04:05.678  1234  5678 W ActivityManager: slow", Warn),
+            (
+                "01-02 03:04:05.678  1234  5678 W ActivityManager: slow",
+                Warn,
+            ),
             ("E/AndroidRuntime(123): FATAL EXCEPTION: main", Error),
             ("lvl=E msg=x", Error),
             ("[Warning] something", Warn),
@@ -420,5 +431,14 @@ mod tests {
         // Only the first SCAN_BYTES bytes are read.
         let long = format!("{} ERROR", "x".repeat(300));
         assert_eq!(detect_level(&long), None);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        #[test]
+        fn level_never_panics(line in crate::fuzzing::log_line()) {
+            let _ = detect_level(&line);
+            let _ = map_level_name(&line);
+        }
     }
 }

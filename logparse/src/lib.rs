@@ -36,10 +36,15 @@ pub mod mask;
 pub mod multiline;
 pub mod timestamp;
 
+#[cfg(test)]
+mod fuzzing;
+
 pub use accuracy::grouping_accuracy;
 pub use drain::{ClusterId, MatchResult, MinerConfig, TemplateId, TemplateInfo, TemplateMiner};
 pub use features::{extract_features, Features};
-pub use format::{detect_format, parse_line, Field, Fields, Format, ParseConfig, ParsedEvent, Parser};
+pub use format::{
+    detect_format, parse_line, Field, Fields, Format, ParseConfig, ParsedEvent, Parser,
+};
 pub use level::{detect_level, map_level_name, Severity};
 pub use multiline::{MultilineConfig, MultilineJoiner};
 pub use timestamp::TimeConfig;

@@ -49,7 +49,13 @@ impl MaskedToken {
     /// True for the plain wildcard `<*>` (no kept punctuation).
     #[inline]
     pub fn is_wildcard(&self) -> bool {
-        matches!(self.kind, TokenKind::Variable { prefix: 0, suffix: 0 })
+        matches!(
+            self.kind,
+            TokenKind::Variable {
+                prefix: 0,
+                suffix: 0
+            }
+        )
     }
 
     /// Append the template form of this token (taken from `msg`) to `out`.
@@ -139,9 +145,8 @@ fn is_ident_key(k: &[u8], allow_dots: bool) -> bool {
     if k.is_empty() || k.len() > 64 || !k[0].is_ascii_alphabetic() && k[0] != b'_' {
         return false;
     }
-    k.iter().all(|&b| {
-        b.is_ascii_alphabetic() || b == b'_' || b == b'-' || (allow_dots && b == b'.')
-    })
+    k.iter()
+        .all(|&b| b.is_ascii_alphabetic() || b == b'_' || b == b'-' || (allow_dots && b == b'.'))
 }
 
 fn looks_like_path(c: &[u8]) -> bool {
@@ -171,6 +176,36 @@ fn looks_like_email(c: &[u8]) -> bool {
     }
 }
 
+const C_DIGIT: u8 = 1;
+const C_HEX: u8 = 2; // a-f A-F
+const C_ALPHA: u8 = 4; // other ASCII letters
+const C_OTHER: u8 = 8; // anything else
+const C_AT: u8 = 16;
+const C_COLON: u8 = 32;
+const C_SLASH: u8 = 64;
+const C_SEP: u8 = 128; // '=' or ':'
+
+/// Byte class table for [`classify_token`].
+static CLASS: [u8; 256] = {
+    let mut t = [C_OTHER; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = match c {
+            b'0'..=b'9' => C_DIGIT,
+            b'a'..=b'f' | b'A'..=b'F' => C_HEX,
+            b'g'..=b'z' | b'G'..=b'Z' => C_ALPHA,
+            b'@' => C_OTHER | C_AT,
+            b':' => C_OTHER | C_COLON | C_SEP,
+            b'=' => C_OTHER | C_SEP,
+            b'/' => C_OTHER | C_SLASH,
+            _ => C_OTHER,
+        };
+        i += 1;
+    }
+    t
+};
+
 /// Classify one whitespace-free token.
 pub fn classify_token(tok: &str) -> TokenClass {
     let t = tok.as_bytes();
@@ -187,29 +222,44 @@ pub fn classify_token(tok: &str) -> TokenClass {
         prefix: p.min(u16::MAX as usize) as u16,
         suffix: s.min(u16::MAX as usize) as u16,
     };
+    let whole = TokenClass {
+        kind: var(lead, trail),
+        numeric: false,
+    };
 
-    let has_digit = core.iter().any(|b| b.is_ascii_digit());
-    if has_digit {
-        if is_numeric_core(core) {
+    // One branch-free pass: which byte classes does the core hold?
+    let mut acc = 0u8;
+    for &c in core {
+        acc |= CLASS[c as usize];
+    }
+    let digit = acc & C_DIGIT != 0;
+    let letter = acc & (C_HEX | C_ALPHA) != 0;
+    let non_hex_letter = acc & C_ALPHA != 0;
+    let other = acc & C_OTHER != 0;
+    let at = acc & C_AT != 0;
+    let colon = acc & C_COLON != 0;
+    let slash = acc & C_SLASH != 0;
+    let url = colon && slash && contains(core, b"://");
+    if digit {
+        if !letter && is_numeric_core(core) {
             return TokenClass {
                 kind: var(lead, trail),
                 numeric: true,
             };
         }
-        if contains(core, b"://") || looks_like_email(core) {
-            return TokenClass {
-                kind: var(lead, trail),
-                numeric: false,
-            };
+        if url || (at && looks_like_email(core)) {
+            return whole;
         }
         // key=value / key:value with an identifier key.
-        if let Some(p) = core.iter().position(|&b| b == b'=' || b == b':') {
+        let sep = if acc & C_SEP != 0 {
+            core.iter().position(|&c| c == b'=' || c == b':')
+        } else {
+            None
+        };
+        if let Some(p) = sep {
             let allow_dots = core[p] == b'=';
             let rest = &core[p + 1..];
-            if is_ident_key(&core[..p], allow_dots)
-                && !rest.is_empty()
-                && rest.iter().any(|b| b.is_ascii_digit())
-            {
+            if is_ident_key(&core[..p], allow_dots) && rest.iter().any(u8::is_ascii_digit) {
                 return TokenClass {
                     kind: var(lead + p + 1, trail),
                     numeric: false,
@@ -217,10 +267,15 @@ pub fn classify_token(tok: &str) -> TokenClass {
             }
         }
         // letters_ prefix: blk_-123, attempt_1_2, rdd_4_5.
-        if let Some(p) = core.iter().position(|&b| b == b'_') {
+        let underscore = if other {
+            core.iter().position(|&c| c == b'_')
+        } else {
+            None
+        };
+        if let Some(p) = underscore {
             if p > 0
                 && p + 1 < core.len()
-                && core[..p].iter().all(|b| b.is_ascii_alphabetic())
+                && core[..p].iter().all(u8::is_ascii_alphabetic)
                 && (core[p + 1].is_ascii_digit() || core[p + 1] == b'-')
             {
                 return TokenClass {
@@ -229,20 +284,15 @@ pub fn classify_token(tok: &str) -> TokenClass {
                 };
             }
         }
-        return TokenClass {
-            kind: var(lead, trail),
-            numeric: false,
-        };
+        return whole;
     }
-    if looks_like_path(core)
-        || contains(core, b"://")
-        || looks_like_email(core)
-        || (core.len() >= 16 && core.iter().all(|b| b.is_ascii_hexdigit()))
+    if (slash && looks_like_path(core))
+        || (core.len() > 2 && core[1] == b':' && looks_like_path(core))
+        || url
+        || (at && looks_like_email(core))
+        || (core.len() >= 16 && !other && !non_hex_letter)
     {
-        return TokenClass {
-            kind: var(lead, trail),
-            numeric: false,
-        };
+        return whole;
     }
     literal
 }
@@ -435,7 +485,10 @@ mod tests {
 
     #[test]
     fn numbers_ips_hex_uuid() {
-        assert_eq!(mask_line("PacketResponder 1 for block"), "PacketResponder <*> for block");
+        assert_eq!(
+            mask_line("PacketResponder 1 for block"),
+            "PacketResponder <*> for block"
+        );
         assert_eq!(mask_line("from 10.251.73.220:50010 ok"), "from <*> ok");
         assert_eq!(mask_line("addr fe80::1ff:fe23:4567:890a up"), "addr <*> up");
         assert_eq!(mask_line("at [::1]:8080 up"), "at [<*> up");
@@ -459,10 +512,22 @@ mod tests {
 
     #[test]
     fn key_value_and_prefixed_ids() {
-        assert_eq!(mask_line("logname= uid=0 euid=0 tty=ssh"), "logname= uid=<*> euid=<*> tty=ssh");
-        assert_eq!(mask_line("block blk_-6952295868487656571 end"), "block blk_<*> end");
-        assert_eq!(mask_line("for appattempt_1445144423722_0020_000001"), "for appattempt_<*>");
-        assert_eq!(mask_line("onExtend:1514038530000 14 0 4"), "onExtend:<*> <*>");
+        assert_eq!(
+            mask_line("logname= uid=0 euid=0 tty=ssh"),
+            "logname= uid=<*> euid=<*> tty=ssh"
+        );
+        assert_eq!(
+            mask_line("block blk_-6952295868487656571 end"),
+            "block blk_<*> end"
+        );
+        assert_eq!(
+            mask_line("for appattempt_1445144423722_0020_000001"),
+            "for appattempt_<*>"
+        );
+        assert_eq!(
+            mask_line("onExtend:1514038530000 14 0 4"),
+            "onExtend:<*> <*>"
+        );
         // A host name with a port is one variable, not key:value.
         assert_eq!(mask_line("www.google.com:443 open"), "<*> open");
     }
@@ -492,7 +557,10 @@ mod tests {
 
     #[test]
     fn literals_stay() {
-        assert_eq!(mask_line("Error:KeeperErrorCode = NodeExists"), "Error:KeeperErrorCode = NodeExists");
+        assert_eq!(
+            mask_line("Error:KeeperErrorCode = NodeExists"),
+            "Error:KeeperErrorCode = NodeExists"
+        );
         assert_eq!(mask_line(""), "");
         assert_eq!(mask_line("   "), "");
         assert_eq!(mask_line("( ) [ ]"), "( ) [ ]");
@@ -501,8 +569,14 @@ mod tests {
     #[test]
     fn repeated_keyed_variables_collapse() {
         assert_eq!(mask_line("delete blk_1 blk_-2 blk_3"), "delete blk_<*>");
-        assert_eq!(mask_line("for ns.example.com [1.2.3.4] failed"), "for ns.example.com [<*>] failed");
-        assert_eq!(mask_line("for ns1.example.com [1.2.3.4] failed"), "for <*> [<*>] failed");
+        assert_eq!(
+            mask_line("for ns.example.com [1.2.3.4] failed"),
+            "for ns.example.com [<*>] failed"
+        );
+        assert_eq!(
+            mask_line("for ns1.example.com [1.2.3.4] failed"),
+            "for <*> [<*>] failed"
+        );
     }
 
     #[test]

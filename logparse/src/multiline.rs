@@ -107,7 +107,9 @@ impl MultilineJoiner {
             lines: 0,
             state: State::Normal,
             dropped: 0,
-            time: TimeConfig { reference_year: 2000 },
+            time: TimeConfig {
+                reference_year: 2000,
+            },
         }
     }
 
@@ -260,7 +262,9 @@ mod tests {
             "2024-01-01 00:00:01 INFO [main] App: next",
         ]);
         assert_eq!(out.len(), 2);
-        assert!(out[0].starts_with("2024-01-01 00:00:00 ERROR [main] App: failed\njava.lang.IllegalStateException"));
+        assert!(out[0].starts_with(
+            "2024-01-01 00:00:00 ERROR [main] App: failed\njava.lang.IllegalStateException"
+        ));
         assert!(out[0].ends_with("\t... 2 more"));
         assert_eq!(out[0].lines().count(), 6);
         assert_eq!(out[1], "2024-01-01 00:00:01 INFO [main] App: next");
@@ -340,5 +344,21 @@ mod tests {
         });
         j.push("héllo wörld");
         assert!(j.flush().unwrap().len() <= 4);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn joiner_never_panics(lines in proptest::collection::vec(crate::fuzzing::log_line(), 0..16)) {
+            let mut j = MultilineJoiner::new(MultilineConfig { max_lines: 4, max_bytes: 4096 });
+            for l in &lines {
+                if let Some(ev) = j.push(l) {
+                    proptest::prop_assert!(ev.len() <= 4096);
+                }
+            }
+            if let Some(ev) = j.flush() {
+                proptest::prop_assert!(ev.len() <= 4096);
+            }
+        }
     }
 }

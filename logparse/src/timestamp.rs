@@ -268,7 +268,15 @@ fn parse_body(b: &[u8], cfg: &TimeConfig) -> Option<(i64, usize)> {
     None
 }
 
-fn finish(c: &Cur, y: i32, mo: u32, d: u32, hms: (u32, u32, u32), ms: u32, zone_min: i64) -> Option<(i64, usize)> {
+fn finish(
+    c: &Cur,
+    y: i32,
+    mo: u32,
+    d: u32,
+    hms: (u32, u32, u32),
+    ms: u32,
+    zone_min: i64,
+) -> Option<(i64, usize)> {
     let t = to_epoch_ms(y, mo, d, hms.0, hms.1, hms.2, ms)?;
     Some((t - zone_min * 60_000, c.i))
 }
@@ -507,15 +515,43 @@ mod tests {
     #[test]
     fn loghub_layouts() {
         let cases = [
-            ("081109 203615 148 INFO x", ms(2008, 11, 9, 20, 36, 15, 0), 13),
-            ("2015-10-18 18:01:47,978 INFO", ms(2015, 10, 18, 18, 1, 47, 978), 23),
+            (
+                "081109 203615 148 INFO x",
+                ms(2008, 11, 9, 20, 36, 15, 0),
+                13,
+            ),
+            (
+                "2015-10-18 18:01:47,978 INFO",
+                ms(2015, 10, 18, 18, 1, 47, 978),
+                23,
+            ),
             ("17/06/09 20:10:40 INFO", ms(2017, 6, 9, 20, 10, 40, 0), 17),
-            ("2015-07-29 17:41:44,747 - INFO", ms(2015, 7, 29, 17, 41, 44, 747), 23),
+            (
+                "2015-07-29 17:41:44,747 - INFO",
+                ms(2015, 7, 29, 17, 41, 44, 747),
+                23,
+            ),
             ("Dec 10 06:55:46 LabSZ", ms(2024, 12, 10, 6, 55, 46, 0), 15),
-            ("[Sun Dec 04 04:47:44 2005] [notice]", ms(2005, 12, 4, 4, 47, 44, 0), 26),
-            ("20171223-22:15:29:606|Step", ms(2017, 12, 23, 22, 15, 29, 606), 21),
-            ("20171223-22:16:0:119|Step", ms(2017, 12, 23, 22, 16, 0, 119), 20),
-            ("[10.30 16:49:06] chrome.exe", ms(2024, 10, 30, 16, 49, 6, 0), 16),
+            (
+                "[Sun Dec 04 04:47:44 2005] [notice]",
+                ms(2005, 12, 4, 4, 47, 44, 0),
+                26,
+            ),
+            (
+                "20171223-22:15:29:606|Step",
+                ms(2017, 12, 23, 22, 15, 29, 606),
+                21,
+            ),
+            (
+                "20171223-22:16:0:119|Step",
+                ms(2017, 12, 23, 22, 16, 0, 119),
+                20,
+            ),
+            (
+                "[10.30 16:49:06] chrome.exe",
+                ms(2024, 10, 30, 16, 49, 6, 0),
+                16,
+            ),
         ];
         for (s, want, used) in cases {
             assert_eq!(parse_prefix(s, &CFG), Some((want, used)), "{s}");
@@ -525,16 +561,40 @@ mod tests {
     #[test]
     fn iso_and_zones() {
         let base = ms(2024, 1, 2, 3, 4, 5, 123);
-        assert_eq!(parse_prefix("2024-01-02T03:04:05.123Z x", &CFG), Some((base, 24)));
-        assert_eq!(parse_prefix("2024-01-02T03:04:05.123456789Z", &CFG).unwrap().0, base);
         assert_eq!(
-            parse_prefix("2024-01-02T05:04:05.123+02:00", &CFG).unwrap().0,
+            parse_prefix("2024-01-02T03:04:05.123Z x", &CFG),
+            Some((base, 24))
+        );
+        assert_eq!(
+            parse_prefix("2024-01-02T03:04:05.123456789Z", &CFG)
+                .unwrap()
+                .0,
             base
         );
-        assert_eq!(parse_prefix("2024-01-02 01:04:05.123 -0200", &CFG).unwrap().0, base);
-        assert_eq!(parse_prefix("2024/01/02 03:04:05", &CFG).unwrap().0, base - 123);
-        assert_eq!(parse_prefix("Dec  1 06:55:46 host", &CFG).unwrap().0, ms(2024, 12, 1, 6, 55, 46, 0));
-        assert_eq!(parse_prefix("01-02 03:04:05.678  1234", &CFG).unwrap().0, ms(2024, 1, 2, 3, 4, 5, 678));
+        assert_eq!(
+            parse_prefix("2024-01-02T05:04:05.123+02:00", &CFG)
+                .unwrap()
+                .0,
+            base
+        );
+        assert_eq!(
+            parse_prefix("2024-01-02 01:04:05.123 -0200", &CFG)
+                .unwrap()
+                .0,
+            base
+        );
+        assert_eq!(
+            parse_prefix("2024/01/02 03:04:05", &CFG).unwrap().0,
+            base - 123
+        );
+        assert_eq!(
+            parse_prefix("Dec  1 06:55:46 host", &CFG).unwrap().0,
+            ms(2024, 12, 1, 6, 55, 46, 0)
+        );
+        assert_eq!(
+            parse_prefix("01-02 03:04:05.678  1234", &CFG).unwrap().0,
+            ms(2024, 1, 2, 3, 4, 5, 678)
+        );
         assert_eq!(
             parse_prefix("[10/Oct/2000:13:55:36 -0700] \"GET", &CFG),
             Some((ms(2000, 10, 10, 20, 55, 36, 0), 28))
@@ -543,7 +603,17 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for s in ["", "hello", "2024-13-01T00:00:00", "2024-01-01", "12345", "[Sun", "Dec 99 1:2:3", "99/99/99 99:99:99", "[2024-01-01T00:00:00Z"] {
+        for s in [
+            "",
+            "hello",
+            "2024-13-01T00:00:00",
+            "2024-01-01",
+            "12345",
+            "[Sun",
+            "Dec 99 1:2:3",
+            "99/99/99 99:99:99",
+            "[2024-01-01T00:00:00Z",
+        ] {
             assert_eq!(parse_prefix(s, &CFG), None, "{s}");
         }
     }
@@ -553,9 +623,29 @@ mod tests {
         assert_eq!(parse_value("1700000000", &CFG), Some(1_700_000_000_000));
         assert_eq!(parse_value("1700000000.5", &CFG), Some(1_700_000_000_500));
         assert_eq!(parse_value("1700000000123", &CFG), Some(1_700_000_000_123));
-        assert_eq!(parse_value("1700000000123456", &CFG), Some(1_700_000_000_123));
-        assert_eq!(parse_value("1700000000123456789", &CFG), Some(1_700_000_000_123));
+        assert_eq!(
+            parse_value("1700000000123456", &CFG),
+            Some(1_700_000_000_123)
+        );
+        assert_eq!(
+            parse_value("1700000000123456789", &CFG),
+            Some(1_700_000_000_123)
+        );
         assert_eq!(parse_value("8080", &CFG), None);
-        assert_eq!(parse_value("2024-01-02T03:04:05Z", &CFG), Some(ms(2024, 1, 2, 3, 4, 5, 0)));
+        assert_eq!(
+            parse_value("2024-01-02T03:04:05Z", &CFG),
+            Some(ms(2024, 1, 2, 3, 4, 5, 0))
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        #[test]
+        fn timestamps_never_panic(line in crate::fuzzing::log_line()) {
+            if let Some((_, used)) = parse_prefix(&line, &CFG) {
+                proptest::prop_assert!(used <= line.len());
+            }
+            let _ = parse_value(&line, &CFG);
+        }
     }
 }

@@ -165,7 +165,10 @@ mod tests {
         assert_eq!(ev.field("status"), Some("200"));
         assert_eq!(ev.field("bytes"), Some("2326"));
         assert_eq!(ev.field("user"), Some("frank"));
-        assert_eq!(ev.field("user_agent"), Some("Mozilla/4.08 [en] (Win98; I ;Nav)"));
+        assert_eq!(
+            ev.field("user_agent"),
+            Some("Mozilla/4.08 [en] (Win98; I ;Nav)")
+        );
     }
 
     #[test]
@@ -181,15 +184,29 @@ mod tests {
         assert_eq!(ev.field("rt"), Some("0.002"));
         assert_eq!(ev.field("uct"), Some("0.001"));
         // Common log format (no referer / agent).
-        let ev = parse(r#"h - - [10/Oct/2023:13:55:36 +0000] "GET / HTTP/1.1" 200 -"#, &CFG).unwrap();
+        let ev = parse(
+            r#"h - - [10/Oct/2023:13:55:36 +0000] "GET / HTTP/1.1" 200 -"#,
+            &CFG,
+        )
+        .unwrap();
         assert_eq!(ev.field("bytes"), None);
     }
 
     #[test]
     fn rejects() {
         assert!(parse(r#"h - - [bad] "GET / HTTP/1.1" 200 1"#, &CFG).is_none());
-        assert!(parse(r#"h - - [10/Oct/2023:13:55:36 +0000] "GET / HTTP/1.1" abc 1"#, &CFG).is_none());
-        assert!(parse(r#"h - - [10/Oct/2023:13:55:36 +0000] "GET / HTTP/1.1"#, &CFG).is_none());
-        assert!(!looks_like(b"just some words here [x] \"y\""[..10].as_ref()));
+        assert!(parse(
+            r#"h - - [10/Oct/2023:13:55:36 +0000] "GET / HTTP/1.1" abc 1"#,
+            &CFG
+        )
+        .is_none());
+        assert!(parse(
+            r#"h - - [10/Oct/2023:13:55:36 +0000] "GET / HTTP/1.1"#,
+            &CFG
+        )
+        .is_none());
+        assert!(!looks_like(
+            b"just some words here [x] \"y\""[..10].as_ref()
+        ));
     }
 }

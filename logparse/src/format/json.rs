@@ -56,7 +56,12 @@ impl<'a> Scanner<'a> {
     }
 
     /// Parse an object at the cursor, pushing its members into `ev.fields`.
-    fn object(&mut self, prefix: Option<&str>, depth: usize, ev: &mut ParsedEvent<'a>) -> Option<()> {
+    fn object(
+        &mut self,
+        prefix: Option<&str>,
+        depth: usize,
+        ev: &mut ParsedEvent<'a>,
+    ) -> Option<()> {
         self.expect(b'{')?;
         self.ws();
         if self.peek()? == b'}' {
@@ -95,7 +100,10 @@ impl<'a> Scanner<'a> {
                 _ => {
                     let from = self.i;
                     while self.i < self.b.len()
-                        && !matches!(self.b[self.i], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+                        && !matches!(
+                            self.b[self.i],
+                            b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'
+                        )
                     {
                         self.i += 1;
                     }
@@ -199,7 +207,9 @@ impl<'a> Scanner<'a> {
                                     self.i += 2;
                                     let lo = self.hex4()?;
                                     if (0xdc00..0xe000).contains(&lo) {
-                                        char::from_u32(0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00))
+                                        char::from_u32(
+                                            0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00),
+                                        )
                                     } else {
                                         None
                                     }
@@ -244,8 +254,7 @@ fn is_literal(raw: &str) -> bool {
             let b = raw.as_bytes();
             !b.is_empty()
                 && (b[0] == b'-' || b[0].is_ascii_digit())
-                && b
-                    .iter()
+                && b.iter()
                     .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E'))
         }
     }

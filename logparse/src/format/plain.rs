@@ -106,7 +106,9 @@ fn program_dash(line: &str, i: usize) -> Option<(&str, usize)> {
         if tok.len() > 40
             || header_level(tok).is_some()
             || (k == 0 && !tok.bytes().any(|c| c.is_ascii_alphabetic()))
-            || tok.bytes().any(|c| matches!(c, b':' | b'=' | b'[' | b'"' | b'{'))
+            || tok
+                .bytes()
+                .any(|c| matches!(c, b':' | b'=' | b'[' | b'"' | b'{'))
         {
             return None;
         }
@@ -160,7 +162,11 @@ fn header<'a>(line: &'a str, mut i: usize, have_ts: bool, ev: &mut ParsedEvent<'
     if have_ts && b.get(i) == Some(&b'|') {
         i += 1;
         for key in ["component", "pid"] {
-            let end = i + b[i..].iter().take(65).position(|&c| c == b'|').unwrap_or(65);
+            let end = i + b[i..]
+                .iter()
+                .take(65)
+                .position(|&c| c == b'|')
+                .unwrap_or(65);
             if end >= b.len() || b[end] != b'|' || b[i..end].contains(&b' ') {
                 break;
             }
@@ -224,8 +230,7 @@ fn header<'a>(line: &'a str, mut i: usize, have_ts: bool, ev: &mut ParsedEvent<'
             // A thread name with spaces (`[IPC Server Responder]`) only when a
             // logger follows, so `[client 1.2.3.4] Directory ...` stays.
             let s2 = skip_ws(b, e);
-            let next_is_logger =
-                s2 < b.len() && logger_name(&line[s2..token_end(b, s2)]).is_some();
+            let next_is_logger = s2 < b.len() && logger_name(&line[s2..token_end(b, s2)]).is_some();
             if !tok.contains(' ') || next_is_logger {
                 ev.fields.push(Field::new("thread", &tok[1..tok.len() - 1]));
                 msg_start = e;
@@ -313,15 +318,24 @@ mod tests {
         assert_eq!(ev.severity, Some(Severity::Info));
         assert_eq!(ev.field("pid"), Some("148"));
         assert_eq!(ev.field("logger"), Some("dfs.DataNode$PacketResponder"));
-        assert_eq!(ev.message, "PacketResponder 1 for block blk_38865049064139660 terminating");
+        assert_eq!(
+            ev.message,
+            "PacketResponder 1 for block blk_38865049064139660 terminating"
+        );
         assert_eq!(ev.timestamp_ms, to_epoch_ms(2008, 11, 9, 20, 36, 15, 0));
 
         let ev = p("2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster for application appattempt_1445144423722_0020_000001");
         assert_eq!(ev.field("thread"), Some("main"));
-        assert_eq!(ev.message, "Created MRAppMaster for application appattempt_1445144423722_0020_000001");
+        assert_eq!(
+            ev.message,
+            "Created MRAppMaster for application appattempt_1445144423722_0020_000001"
+        );
 
         let ev = p("17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: Registered signal handlers for [TERM, HUP, INT]");
-        assert_eq!(ev.message, "Registered signal handlers for [TERM, HUP, INT]");
+        assert_eq!(
+            ev.message,
+            "Registered signal handlers for [TERM, HUP, INT]"
+        );
 
         let ev = p("2015-07-29 19:04:29,071 - WARN  [SendWorker:188978561024:QuorumCnxManager$SendWorker@688] - Send worker leaving thread");
         assert_eq!(ev.severity, Some(Severity::Warn));
@@ -331,7 +345,10 @@ mod tests {
 
         let ev = p("[Sun Dec 04 04:47:44 2005] [error] [client 1.2.3.4] Directory index forbidden by rule: /var/www/html/");
         assert_eq!(ev.severity, Some(Severity::Error));
-        assert_eq!(ev.message, "[client 1.2.3.4] Directory index forbidden by rule: /var/www/html/");
+        assert_eq!(
+            ev.message,
+            "[client 1.2.3.4] Directory index forbidden by rule: /var/www/html/"
+        );
 
         let ev = p("20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579");
         assert_eq!(ev.field("component"), Some("Step_LSC"));
@@ -343,7 +360,8 @@ mod tests {
         assert!(ev.timestamp_ms.is_some());
         assert_eq!(ev.field("program"), Some("chrome.exe"));
         assert!(ev.message.starts_with("proxy.cse"));
-        let ev = p("[07.26 17:23:54] chrome.exe *64 - mtalk.google.com:5228 error : Could not connect");
+        let ev =
+            p("[07.26 17:23:54] chrome.exe *64 - mtalk.google.com:5228 error : Could not connect");
         assert_eq!(ev.field("program"), Some("chrome.exe *64"));
         assert!(ev.message.starts_with("mtalk"));
 

@@ -67,7 +67,10 @@ pub fn parse<'a>(line: &'a str, cfg: &ParseConfig) -> Option<ParsedEvent<'a>> {
         }
         i += 1;
         // HOST unless the next token already is the tag ("tag:" / "tag[pid]:").
-        let t_end = i + b[i..].iter().position(|&c| c == b' ').unwrap_or(b.len() - i);
+        let t_end = i + b[i..]
+            .iter()
+            .position(|&c| c == b' ')
+            .unwrap_or(b.len() - i);
         let tok = &b[i..t_end];
         let is_tag = tok.last() == Some(&b':') || tok.contains(&b'[');
         if !is_tag && t_end < b.len() {
@@ -135,7 +138,11 @@ mod tests {
         assert!(ev.message.starts_with("reverse mapping"));
         assert_eq!(ev.timestamp_ms, to_epoch_ms(2024, 12, 10, 6, 55, 46, 0));
         assert_eq!(ev.severity, None);
-        let ev = parse("Dec 10 06:55:46 LabSZ sshd[24200]: error: Received disconnect", &CFG).unwrap();
+        let ev = parse(
+            "Dec 10 06:55:46 LabSZ sshd[24200]: error: Received disconnect",
+            &CFG,
+        )
+        .unwrap();
         assert_eq!(ev.severity, Some(Severity::Error));
     }
 
@@ -162,9 +169,13 @@ mod tests {
 
     #[test]
     fn detection_helper() {
-        assert!(looks_like_headerless_pri(b"Dec 10 06:55:46 LabSZ sshd[24200]: x"));
+        assert!(looks_like_headerless_pri(
+            b"Dec 10 06:55:46 LabSZ sshd[24200]: x"
+        ));
         assert!(looks_like_headerless_pri(b"Jan  1 00:00:00 host cron: x"));
-        assert!(!looks_like_headerless_pri(b"Dec 10 06:55:46 just some text here"));
+        assert!(!looks_like_headerless_pri(
+            b"Dec 10 06:55:46 just some text here"
+        ));
         assert!(!looks_like_headerless_pri(b"short"));
     }
 }
