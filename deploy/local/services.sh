@@ -335,17 +335,31 @@ start_one() {
   log "$svc: ready in $(($(now_ms) - t0)) ms (pid $(svc_pid "$svc"), port $(svc_port "$svc"), log $(log_file "$svc"))"
 }
 
-stop_one() {
-  local svc="$1" pid i
-  if pid="$(svc_pid "$svc")"; then
-    # Its own session (setsid): signal the group, so any children go too.
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      [[ -d "/proc/$pid" ]] || break
+# True while the process exists and is not a zombie.
+alive() {
+  local state
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z ]]
+}
+
+# Sends SIGTERM to the service's process group (its own session, see spawn); prints the pid.
+signal_one() {
+  local svc="$1" pid
+  pid="$(svc_pid "$svc")" || return 1
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  echo "$pid"
+}
+
+# Waits up to 5 s for a signalled service to exit (then SIGKILL), and removes its data.
+finish_stop() {
+  local svc="$1" pid="$2" i dir
+  if [[ -n "$pid" ]]; then
+    for ((i = 0; i < 50; i++)); do
+      alive "$pid" || break
       sleep 0.1
     done
-    if [[ -d "/proc/$pid" ]]; then
-      log "$svc: pid $pid ignored SIGTERM for 10s; sending SIGKILL"
+    if alive "$pid"; then
+      log "$svc: pid $pid ignored SIGTERM for 5s; sending SIGKILL"
       kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
       sleep 0.2
     fi
@@ -355,7 +369,6 @@ stop_one() {
   fi
   rm -f "$(pid_file "$svc")"
   # Data is throw-away: the next start begins empty. Logs stay for post-mortems.
-  local dir
   dir="$(svc_dir "$svc")"
   rm -rf "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas"
 }
@@ -369,8 +382,11 @@ cmd_start() {
 }
 
 cmd_stop() {
-  local svc
-  for svc in "${SERVICES[@]}"; do stop_one "$svc"; done
+  local svc pids=()
+  # Signal all first, then wait: the services shut down in parallel.
+  for svc in "${SERVICES[@]}"; do pids+=("$(signal_one "$svc" || true)"); done
+  local i
+  for i in "${!SERVICES[@]}"; do finish_stop "${SERVICES[$i]}" "${pids[$i]}"; done
 }
 
 cmd_status() {

@@ -117,8 +117,13 @@ fn main() -> Result<(), Box<dyn Error>> {
         } else {
             f64::NAN
         };
+        let raw_text = if raw.is_nan() {
+            "n/a".to_string()
+        } else {
+            format!("{raw:.4}")
+        };
         println!(
-            "| {set} | {ga:.4} | {published:.4} | {} / {n_truth} | {raw:.4} |",
+            "| {set} | {ga:.4} | {published:.4} | {} / {n_truth} | {raw_text} |",
             miner.len()
         );
         sum += ga;
@@ -129,11 +134,15 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
     let n = SETS.len() as f64;
+    let raw_avg = if sum_raw.is_nan() {
+        "n/a".to_string()
+    } else {
+        format!("{:.4}", sum_raw / n)
+    };
     println!(
-        "| **average** | **{:.4}** | **{:.4}** | | {:.4} |",
+        "| **average** | **{:.4}** | **{:.4}** | | {raw_avg} |",
         sum / n,
-        sum_pub / n,
-        sum_raw / n
+        sum_pub / n
     );
     Ok(())
 }

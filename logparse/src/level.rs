@@ -256,8 +256,18 @@ pub fn detect_level(line: &str) -> Option<Severity> {
             }
             continue;
         }
-        if let Some(s) = upper_word_severity(w) {
-            return Some(s);
+        if w[0].is_ascii_uppercase() {
+            if let Some(s) = upper_word_severity(w) {
+                return Some(s);
+            }
+        }
+        // Other forms need a context: brackets, `key=`/`key:`, or `word:`.
+        let bracketed = matches!((prev, next), (b'[', b']') | (b'<', b'>') | (b'(', b')'));
+        if !bracketed && next != b':' && !matches!(prev, b'=' | b':' | b'"' | b'\'' | b' ') {
+            continue;
+        }
+        if !bracketed && next != b':' && prev == b' ' && !is_level_value_context(b, start) {
+            continue;
         }
         let mut buf = [0u8; 9];
         let lower = &mut buf[..w.len()];
@@ -266,7 +276,6 @@ pub fn detect_level(line: &str) -> Option<Severity> {
         let Some(s) = word_severity(lower) else {
             continue;
         };
-        let bracketed = matches!((prev, next), (b'[', b']') | (b'<', b'>') | (b'(', b')'));
         if bracketed || is_level_value_context(b, start) {
             return Some(s);
         }
