@@ -8,9 +8,11 @@ use cloudsage_runtime::driver::Driver;
 use cloudsage_runtime::metrics::Metrics;
 use cloudsage_runtime::stage::{InMessage, PartitionId};
 use cloudsage_runtime::testkit::{CapturingSink, ScriptedSource};
-use cloudsage_runtime::transport::Rebalance;
+use cloudsage_runtime::transport::{Assigned, Rebalance};
 use cloudsage_schemas::topics::{FORECASTS, WINDOWS_SCORED};
 use cloudsage_schemas::{Forecast, Message as _, ScoredWindow};
+use cloudsage_runtime::warehouse::Warehouse;
+use cloudsage_runtime::Config;
 use forecaster::ForecasterProcessor;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -48,13 +50,17 @@ fn windows() -> Vec<InMessage> {
 }
 
 async fn run(source: ScriptedSource, shutdown: CancellationToken) -> Vec<Forecast> {
+    run_with(source, shutdown, None).await
+}
+
+async fn run_with(source: ScriptedSource, shutdown: CancellationToken, warehouse: Option<Warehouse>) -> Vec<Forecast> {
     let sink = CapturingSink::default();
     let cfg = ForecasterConfig { history_windows: 10, ..Default::default() };
     Driver {
         processor: ForecasterProcessor::new(&cfg),
         source,
         sink: sink.clone(),
-        warehouse: None,
+        warehouse,
         deliverer: NoDelivery,
         metrics: Metrics::new(),
         pipeline: PipelineConfig::default(),
@@ -94,7 +100,7 @@ async fn stop_and_resume_emits_each_forecast_exactly_once_with_the_same_content(
         assert!(last.offset < (crash_after * 8) as i64, "history pins older windows");
         let second = run(
             ScriptedSource {
-                assignment: Some(Rebalance { revoked: vec![], assigned: vec![(partition.clone(), Some(last.checkpoint))] }),
+                assignment: Some(Rebalance { revoked: vec![], assigned: vec![Assigned { partition: partition.clone(), committed_offset: Some(last.offset), checkpoint: Some(last.checkpoint) }] }),
                 ..ScriptedSource::new(&msgs[last.offset as usize..], 8)
             },
             CancellationToken::new(),
@@ -103,4 +109,49 @@ async fn stop_and_resume_emits_each_forecast_exactly_once_with_the_same_content(
         let combined: Vec<_> = first.iter().chain(&second).map(content).collect();
         assert_eq!(combined, whole, "crash after batch {crash_after}");
     }
+}
+
+/// Brokers that drop commit metadata (tansu) still resume correctly: the checkpoint comes
+/// from ClickHouse's `stage_checkpoints`, matched to the offset the broker committed.
+#[tokio::test]
+async fn resumes_from_the_clickhouse_checkpoint_when_the_broker_keeps_no_metadata() {
+    let url = std::env::var("CLOUDSAGE_CLICKHOUSE__URL").ok();
+    let Some(url) = url else {
+        assert!(std::env::var("CLOUDSAGE_REQUIRE_SERVICES").as_deref() != Ok("1"), "ClickHouse required");
+        eprintln!("SKIPPED: no ClickHouse configured");
+        return;
+    };
+    let db = format!("it_cp_{}", std::process::id());
+    let cfg = Config::from_toml(&format!("[clickhouse]\nurl = \"{url}\"\ndatabase = \"{db}\"")).unwrap();
+    let wh = Warehouse::from_config(&cfg.clickhouse).unwrap();
+    wh.migrate().await.unwrap();
+    let msgs = windows();
+    let whole: Vec<_> = run(ScriptedSource::new(&msgs, 8), CancellationToken::new()).await.iter().map(content).collect();
+    let partition = PartitionId { topic: WINDOWS_SCORED.into(), partition: 0 };
+    let shutdown = CancellationToken::new();
+    let first_src = ScriptedSource {
+        crash_when_done: Some(shutdown.clone()),
+        group: Some("forecaster-it".into()),
+        ..ScriptedSource::new(&msgs[..5 * 8], 8)
+    };
+    let commits = first_src.commits.clone();
+    let first = run_with(first_src, shutdown, Some(wh.clone())).await;
+    let last = ScriptedSource::last_commit(&commits).unwrap();
+    let second = run_with(
+        ScriptedSource {
+            // What tansu hands back: the offset, no metadata.
+            assignment: Some(Rebalance {
+                revoked: vec![],
+                assigned: vec![Assigned { partition, committed_offset: Some(last.offset), checkpoint: None }],
+            }),
+            group: Some("forecaster-it".into()),
+            ..ScriptedSource::new(&msgs[last.offset as usize..], 8)
+        },
+        CancellationToken::new(),
+        Some(wh.clone()),
+    )
+    .await;
+    let combined: Vec<_> = first.iter().chain(&second).map(content).collect();
+    wh.client().query(&format!("DROP DATABASE {db}")).execute().await.unwrap();
+    assert_eq!(combined, whole);
 }

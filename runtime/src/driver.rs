@@ -3,6 +3,7 @@
 //! it caused is acknowledged, and no work is held across a poll, so a rebalance or a crash
 //! at any point loses nothing (at-least-once).
 
+use crate::checkpoints::CheckpointStore;
 use crate::config::PipelineConfig;
 use crate::deliver::Deliverer;
 use crate::events::{BatchCommitted, RecordRejected, RetryingAfterError};
@@ -59,6 +60,10 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
         let mut last_tick = Instant::now();
         let mut last_lag = Instant::now();
         let mut out = Outputs::default();
+        let store = match (&self.warehouse, self.source.group()) {
+            (Some(w), Some(group)) => Some(CheckpointStore::new(w.clone(), group)),
+            _ => None,
+        };
         tracing::info!(stage, topics = ?self.processor.input_topics(), "stage started");
         loop {
             let polled = tokio::select! {
@@ -97,9 +102,18 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                 if let Some(b) = batch.as_mut() {
                     b.retain(|m| !r.revoked.contains(&m.partition_id()));
                 }
-                for (p, checkpoint) in r.assigned {
+                for a in r.assigned {
                     let mut pp = PartitionProgress::default();
+                    let p = a.partition;
                     self.processor.forget(&p);
+                    let checkpoint = match (a.checkpoint, a.committed_offset, &store) {
+                        (Some(c), _, _) => Some(c),
+                        (None, Some(offset), Some(store)) => store.load(&p, offset).await.unwrap_or_else(|e| {
+                            tracing::warn!(stage, error = %e, "reading the checkpoint failed; replaying without it");
+                            None
+                        }),
+                        _ => None,
+                    };
                     if let Some(c) = checkpoint {
                         pp.replay_until = c.done;
                         if let Some(state) = &c.state {
@@ -134,12 +148,12 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                         last_tick = Instant::now();
                     }
                     self.apply(&mut out).await?;
-                    self.commit(&mut progress).await?;
+                    self.commit(&mut progress, store.as_ref()).await?;
                 }
                 None => {
                     self.processor.finish(&mut out);
                     self.apply(&mut out).await?;
-                    self.commit(&mut progress).await?;
+                    self.commit(&mut progress, store.as_ref()).await?;
                     tracing::info!(stage, "input ended");
                     break;
                 }
@@ -273,7 +287,11 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
 
     /// Commits, per partition, the lowest offset the stage still needs, with a checkpoint
     /// recording how far it has handled.
-    async fn commit(&mut self, progress: &mut HashMap<PartitionId, PartitionProgress>) -> anyhow::Result<()> {
+    async fn commit(
+        &mut self,
+        progress: &mut HashMap<PartitionId, PartitionProgress>,
+        store: Option<&CheckpointStore>,
+    ) -> anyhow::Result<()> {
         let mut positions = vec![];
         for (p, pp) in progress.iter() {
             let Some(next) = pp.next else { continue };
@@ -295,6 +313,17 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
         }
         if positions.is_empty() {
             return Ok(());
+        }
+        if let Some(store) = store {
+            let with_previous: Vec<_> = positions
+                .iter()
+                .map(|p| (p.clone(), progress.get(&p.partition).and_then(|pp| pp.committed.clone())))
+                .collect();
+            if let Err(e) = store.save(&with_previous).await {
+                // No checkpoint, no commit: the next batch tries again (at-least-once).
+                tracing::warn!(stage = self.processor.name(), error = %e, "saving checkpoints failed; commit postponed");
+                return Ok(());
+            }
         }
         if let Err(e) = self.source.commit(&positions).await {
             // Usually a rebalance took the partition away: its new owner replays from the

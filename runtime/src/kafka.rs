@@ -5,7 +5,7 @@
 use crate::config::KafkaConfig;
 use crate::metrics::{labels, Metrics};
 use crate::stage::{InMessage, OutRecord, PartitionId};
-use crate::transport::{Checkpoint, CommitPosition, Polled, Rebalance, Sink, Source};
+use crate::transport::{Assigned, Checkpoint, CommitPosition, Polled, Rebalance, Sink, Source};
 use anyhow::Context as _;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -118,6 +118,7 @@ type Consumer_ = StreamConsumer<RebalanceRecorder>;
 pub struct KafkaSource {
     consumer: Arc<Consumer_>,
     recorder: RebalanceRecorder,
+    group: String,
 }
 
 impl KafkaSource {
@@ -158,6 +159,7 @@ impl KafkaSource {
         Ok(Self {
             consumer: Arc::new(consumer),
             recorder,
+            group: group.to_string(),
         })
     }
 }
@@ -216,10 +218,13 @@ impl Source for KafkaSource {
         let assigned = assigned
             .into_iter()
             .map(|p| {
-                let checkpoint = committed
-                    .find_partition(&p.topic, p.partition)
-                    .and_then(|e| Checkpoint::decode(e.metadata()));
-                (p, checkpoint)
+                let elem = committed.find_partition(&p.topic, p.partition);
+                let committed_offset = elem.as_ref().and_then(|e| match e.offset() {
+                    Offset::Offset(o) => Some(o),
+                    _ => None,
+                });
+                let checkpoint = elem.and_then(|e| Checkpoint::decode(e.metadata()));
+                Assigned { partition: p, committed_offset, checkpoint }
             })
             .collect();
         Ok(Some(Rebalance { revoked, assigned }))
@@ -243,6 +248,10 @@ impl Source for KafkaSource {
         let consumer = self.consumer.clone();
         tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync)).await??;
         Ok(())
+    }
+
+    fn group(&self) -> Option<String> {
+        Some(self.group.clone())
     }
 
     fn report_lag(&self, metrics: &Metrics) {

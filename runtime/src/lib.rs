@@ -3,6 +3,7 @@
 //! health, metrics and shutdown behaviour for every CloudSage binary.
 
 pub mod app;
+pub mod checkpoints;
 pub mod config;
 pub mod deliver;
 pub mod driver;

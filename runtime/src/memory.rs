@@ -3,7 +3,7 @@
 //! when a stage finishes, the stages after it see their input end and finish in turn.
 
 use crate::stage::{InMessage, OutRecord, PartitionId};
-use crate::transport::{CommitPosition, Polled, Rebalance, Sink, Source};
+use crate::transport::{Assigned, CommitPosition, Polled, Rebalance, Sink, Source};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -80,7 +80,7 @@ impl Source for MemorySource {
             revoked: vec![],
             assigned: topics
                 .into_iter()
-                .map(|topic| (PartitionId { topic, partition: 0 }, None))
+                .map(|topic| Assigned::fresh(PartitionId { topic, partition: 0 }))
                 .collect(),
         }))
     }

@@ -5,11 +5,18 @@
 use clickhouse::Client;
 
 /// Every migration, in order. Applied ones are recorded in `schema_migrations`.
-pub const MIGRATIONS: &[(u32, &str, &str)] = &[(
-    1,
-    "core_tables",
-    include_str!("../../deploy/clickhouse/migrations/0001_core_tables.sql"),
-)];
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (
+        1,
+        "core_tables",
+        include_str!("../../deploy/clickhouse/migrations/0001_core_tables.sql"),
+    ),
+    (
+        2,
+        "stage_checkpoints",
+        include_str!("../../deploy/clickhouse/migrations/0002_stage_checkpoints.sql"),
+    ),
+];
 
 /// What the connected server supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

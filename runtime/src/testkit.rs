@@ -15,6 +15,8 @@ pub struct ScriptedSource {
     pub assignment: Option<Rebalance>,
     pub crash_when_done: Option<CancellationToken>,
     pub commits: Arc<Mutex<Vec<CommitPosition>>>,
+    /// Set to exercise the ClickHouse checkpoint store.
+    pub group: Option<String>,
 }
 
 impl ScriptedSource {
@@ -25,6 +27,7 @@ impl ScriptedSource {
             assignment: None,
             crash_when_done: None,
             commits: Arc::default(),
+            group: None,
         }
     }
 
@@ -50,6 +53,10 @@ impl Source for ScriptedSource {
 
     async fn take_rebalance(&mut self) -> anyhow::Result<Option<Rebalance>> {
         Ok(self.assignment.take())
+    }
+
+    fn group(&self) -> Option<String> {
+        self.group.clone()
     }
 
     async fn commit(&mut self, positions: &[CommitPosition]) -> anyhow::Result<()> {

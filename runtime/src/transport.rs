@@ -37,11 +37,28 @@ impl Checkpoint {
     }
 }
 
+/// A partition newly owned, with what the broker knows of the previous owner's progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assigned {
+    pub partition: PartitionId,
+    /// The committed offset consumption restarts from, if any.
+    pub committed_offset: Option<i64>,
+    /// The checkpoint from the commit metadata, if the broker kept it.
+    pub checkpoint: Option<Checkpoint>,
+}
+
+impl Assigned {
+    /// A partition with no previous progress.
+    pub fn fresh(partition: PartitionId) -> Self {
+        Self { partition, committed_offset: None, checkpoint: None }
+    }
+}
+
 /// Partition ownership changes since the last call.
 #[derive(Debug, Default)]
 pub struct Rebalance {
     pub revoked: Vec<PartitionId>,
-    pub assigned: Vec<(PartitionId, Option<Checkpoint>)>,
+    pub assigned: Vec<Assigned>,
 }
 
 /// A position to commit: consumption restarts at `offset`; `checkpoint` travels with it.
@@ -68,6 +85,11 @@ pub trait Source: Send {
         &mut self,
         positions: &[CommitPosition],
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// The consumer group, for transports whose progress outlives the process.
+    fn group(&self) -> Option<String> {
+        None
+    }
 
     /// Refreshes lag gauges, if the transport knows them.
     fn report_lag(&self, _metrics: &crate::metrics::Metrics) {}

@@ -19,8 +19,8 @@ fn warehouse(db: &str) -> Option<Warehouse> {
     Warehouse::from_config(&cfg.clickhouse)
 }
 
-fn db_name() -> String {
-    format!("it_ch_{}_{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() % 1_000_000)
+fn db_name(test: &str) -> String {
+    format!("it_{test}_{}", std::process::id())
 }
 
 fn window(start: i64, score: f64) -> ScoredWindow {
@@ -43,18 +43,18 @@ fn window(start: i64, score: f64) -> ScoredWindow {
 
 #[tokio::test]
 async fn migrations_apply_once_and_are_recorded() {
-    let db = db_name();
+    let db = db_name("migrate");
     let Some(wh) = warehouse(&db) else { return };
-    assert_eq!(wh.migrate().await.unwrap(), vec![1]);
+    assert_eq!(wh.migrate().await.unwrap(), vec![1, 2]);
     assert_eq!(wh.migrate().await.unwrap(), Vec::<u32>::new(), "second run applies nothing");
     let n: u64 = wh.client().query("SELECT count() FROM schema_migrations").fetch_one().await.unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(n, 2);
     wh.client().query(&format!("DROP DATABASE {db}")).execute().await.unwrap();
 }
 
 #[tokio::test]
 async fn replayed_writes_leave_the_same_results() {
-    let db = db_name();
+    let db = db_name("replay");
     let Some(wh) = warehouse(&db) else { return };
     wh.migrate().await.unwrap();
     let alert = Alert {

@@ -8,7 +8,7 @@ use cloudsage_runtime::driver::Driver;
 use cloudsage_runtime::metrics::Metrics;
 use cloudsage_runtime::stage::{InMessage, PartitionId};
 use cloudsage_runtime::testkit::{CapturingSink, ScriptedSource};
-use cloudsage_runtime::transport::{Checkpoint, Rebalance};
+use cloudsage_runtime::transport::{Assigned, Checkpoint, Rebalance};
 use cloudsage_schemas::topics::{LOGS_RAW, WINDOWS_SCORED};
 use cloudsage_schemas::{Message as _, ScoredWindow};
 use scorer::ScorerProcessor;
@@ -74,7 +74,7 @@ async fn stop_and_resume_emits_each_window_exactly_once() {
         let shutdown = CancellationToken::new();
         let first = run(
             ScriptedSource {
-                assignment: Some(Rebalance { revoked: vec![], assigned: vec![(partition(), None)] }),
+                assignment: Some(Rebalance { revoked: vec![], assigned: vec![Assigned::fresh(partition())] }),
                 crash_when_done: Some(shutdown.clone()),
                 commits: first_commits.clone(),
                 ..ScriptedSource::new(&msgs[..crash_after * 50], 50)
@@ -90,7 +90,7 @@ async fn stop_and_resume_emits_each_window_exactly_once() {
             ScriptedSource {
                 assignment: Some(Rebalance {
                     revoked: vec![],
-                    assigned: vec![(partition(), Some(Checkpoint::decode(&last.checkpoint.encode()).unwrap()))],
+                    assigned: vec![Assigned { partition: partition(), committed_offset: Some(last.offset), checkpoint: Some(Checkpoint::decode(&last.checkpoint.encode()).unwrap()) }],
                 }),
                 ..ScriptedSource::new(&msgs[last.offset as usize..], 50)
             },
