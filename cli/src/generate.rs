@@ -53,7 +53,11 @@ pub fn lines(minutes: u32) -> Vec<String> {
         for i in 0..60 {
             let t = base_ms + m as i64 * 60_000 + i * 1000 + (rng.unit() * 999.0) as i64;
             // web front end: plain text
-            let warn = if m >= minutes / 3 && m < minutes / 2 { 0.15 } else { 0.02 };
+            let warn = if m >= minutes / 3 && m < minutes / 2 {
+                0.15
+            } else {
+                0.02
+            };
             let lvl = if rng.unit() < warn { "WARN" } else { "INFO" };
             out.push(format!(
                 "{} {lvl} [http-{}] order {} placed in {}ms",
@@ -65,7 +69,10 @@ pub fn lines(minutes: u32) -> Vec<String> {
             // payments: JSON lines
             let err = rng.unit() < payments_error_rate(m, minutes);
             let (level, msg) = if err {
-                ("error", "charge failed: upstream gateway timeout after 3000ms")
+                (
+                    "error",
+                    "charge failed: upstream gateway timeout after 3000ms",
+                )
             } else {
                 ("info", "charge captured")
             };
@@ -105,7 +112,10 @@ mod tests {
         let a = lines(12);
         assert_eq!(a, lines(12));
         assert_eq!(a.len(), 12 * 150);
-        let errors = a.iter().filter(|l| l.contains("\"level\":\"error\"")).count();
+        let errors = a
+            .iter()
+            .filter(|l| l.contains("\"level\":\"error\""))
+            .count();
         assert!(errors > 50, "{errors}");
     }
 }

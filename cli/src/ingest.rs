@@ -3,15 +3,21 @@
 use cloudsage_runtime::kafka::{ensure_topics, KafkaSink};
 use cloudsage_runtime::transport::Sink;
 use cloudsage_runtime::Config;
+use cloudsage_schemas::RawDefaults;
 use indicatif::{ProgressBar, ProgressStyle};
 use ingestor::api::{log_records, rejected_records};
 use ingestor::body::{parse_body, BodyFormat};
-use cloudsage_schemas::RawDefaults;
 use std::io::BufRead;
 use std::path::Path;
 
 /// Reads `file` (`-` = stdin) in chunks of lines and hands each chunk's records to `send`.
-pub async fn for_each_chunk<F, Fut>(file: &Path, project: &str, service: &str, source: &str, mut send: F) -> anyhow::Result<(u64, u64)>
+pub async fn for_each_chunk<F, Fut>(
+    file: &Path,
+    project: &str,
+    service: &str,
+    source: &str,
+    mut send: F,
+) -> anyhow::Result<(u64, u64)>
 where
     F: FnMut(Vec<cloudsage_runtime::stage::OutRecord>) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
@@ -19,7 +25,8 @@ where
     let reader: Box<dyn BufRead> = if file == Path::new("-") {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
-        let f = std::fs::File::open(file).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?;
+        let f = std::fs::File::open(file)
+            .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?;
         Box::new(std::io::BufReader::with_capacity(1 << 20, f))
     };
     let (mut accepted, mut rejected) = (0u64, 0u64);
@@ -40,7 +47,13 @@ where
     Ok((accepted + a, rejected + r))
 }
 
-async fn flush<F, Fut>(chunk: &mut Vec<u8>, project: &str, service: &str, source: &str, send: &mut F) -> anyhow::Result<(u64, u64)>
+async fn flush<F, Fut>(
+    chunk: &mut Vec<u8>,
+    project: &str,
+    service: &str,
+    source: &str,
+    send: &mut F,
+) -> anyhow::Result<(u64, u64)>
 where
     F: FnMut(Vec<cloudsage_runtime::stage::OutRecord>) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
@@ -62,11 +75,19 @@ where
     Ok((parsed.records.len() as u64, parsed.rejected.len() as u64))
 }
 
-pub async fn ingest(config: &Config, file: &Path, project: &str, service: &str) -> anyhow::Result<()> {
+pub async fn ingest(
+    config: &Config,
+    file: &Path,
+    project: &str,
+    service: &str,
+) -> anyhow::Result<()> {
     ensure_topics(&config.kafka, &cloudsage_schemas::topics::all_topics()).await?;
     let sink = KafkaSink::new(&config.kafka)?;
     let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("{spinner} {pos} lines {per_sec} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos} lines {per_sec} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     let started = std::time::Instant::now();
     let (accepted, rejected) = for_each_chunk(file, project, service, "file", |records| {
         let n = records.len() as u64;

@@ -9,7 +9,11 @@ use cloudsage_runtime::Config;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "cloudsage", version, about = "Logs in, operational risk out: score, forecast, alert.")]
+#[command(
+    name = "cloudsage",
+    version,
+    about = "Logs in, operational risk out: score, forecast, alert."
+)]
 struct Cli {
     /// Configuration file (TOML). Also `CLOUDSAGE_CONFIG`; env `CLOUDSAGE_<SECTION>__<KEY>` overrides.
     #[arg(long, global = true)]
@@ -75,19 +79,34 @@ async fn main() -> anyhow::Result<()> {
     }
     init_logging(&config.log);
     match cli.command {
-        Command::Run { file, project, service } => {
+        Command::Run {
+            file,
+            project,
+            service,
+        } => {
             let file = file.unwrap_or_else(run::bundled_sample);
             run::run(&config, &file, &project, &service).await
         }
-        Command::Ingest { file, project, service } => ingest::ingest(&config, &file, &project, &service).await,
+        Command::Ingest {
+            file,
+            project,
+            service,
+        } => ingest::ingest(&config, &file, &project, &service).await,
         Command::Migrate => {
             let w = cloudsage_runtime::warehouse::Warehouse::from_config(&config.clickhouse)
-                .ok_or_else(|| anyhow::anyhow!("clickhouse.url is not set (CLOUDSAGE_CLICKHOUSE__URL)"))?;
+                .ok_or_else(|| {
+                    anyhow::anyhow!("clickhouse.url is not set (CLOUDSAGE_CLICKHOUSE__URL)")
+                })?;
             let applied = w.migrate().await?;
-            println!("migrations applied: {applied:?} (database {})", w.database());
+            println!(
+                "migrations applied: {applied:?} (database {})",
+                w.database()
+            );
             Ok(())
         }
-        Command::Topics { action: TopicsAction::Create } => {
+        Command::Topics {
+            action: TopicsAction::Create,
+        } => {
             let topics = cloudsage_schemas::topics::all_topics();
             cloudsage_runtime::kafka::ensure_topics(&config.kafka, &topics).await?;
             println!("topics ready: {}", topics.join(", "));

@@ -31,15 +31,30 @@ impl Report {
         let mut s = String::new();
         let mut by_service: BTreeMap<(&str, &str), Vec<&ScoredWindow>> = BTreeMap::new();
         for w in &self.windows {
-            by_service.entry((&w.project, &w.service)).or_default().push(w);
+            by_service
+                .entry((&w.project, &w.service))
+                .or_default()
+                .push(w);
         }
         let _ = writeln!(s, "== Risk timeline ({} windows) ==", self.windows.len());
-        let _ = writeln!(s, "{:<24} {:>7} {:>6} {:>6}  per-window score (0-100)", "project/service", "windows", "peak", "last");
+        let _ = writeln!(
+            s,
+            "{:<24} {:>7} {:>6} {:>6}  per-window score (0-100)",
+            "project/service", "windows", "peak", "last"
+        );
         for ((p, svc), ws) in &mut by_service {
             ws.sort_by_key(|w| w.window_start_ms);
             let peak = ws.iter().map(|w| w.score).fold(0.0, f64::max);
             let last = ws.last().map_or(0.0, |w| w.score);
-            let _ = writeln!(s, "{:<24} {:>7} {:>6.0} {:>6.0}  {}", format!("{p}/{svc}"), ws.len(), peak, last, sparkline(ws));
+            let _ = writeln!(
+                s,
+                "{:<24} {:>7} {:>6.0} {:>6.0}  {}",
+                format!("{p}/{svc}"),
+                ws.len(),
+                peak,
+                last,
+                sparkline(ws)
+            );
         }
         let _ = writeln!(s, "\n== Latest forecast per service ==");
         let mut latest: BTreeMap<(&str, &str), &Forecast> = BTreeMap::new();
@@ -59,7 +74,14 @@ impl Report {
                 let _ = writeln!(s, "    · {}: {}", step.name, step.detail);
             }
             for (i, a) in f.actions.iter().enumerate() {
-                let _ = writeln!(s, "    {}. [{} within {} h] {}", i + 1, a.kind, a.deadline_hours, a.title);
+                let _ = writeln!(
+                    s,
+                    "    {}. [{} within {} h] {}",
+                    i + 1,
+                    a.kind,
+                    a.deadline_hours,
+                    a.title
+                );
             }
         }
         let _ = writeln!(s, "\n== Alerts ({}) ==", self.alerts.len());
@@ -74,7 +96,11 @@ impl Report {
             );
         }
         if self.dead_letters > 0 {
-            let _ = writeln!(s, "\n{} records went to dead-letter topics", self.dead_letters);
+            let _ = writeln!(
+                s,
+                "\n{} records went to dead-letter topics",
+                self.dead_letters
+            );
         }
         s
     }

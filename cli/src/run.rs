@@ -28,7 +28,10 @@ pub fn bundled_sample() -> PathBuf {
     if local.exists() {
         return local;
     }
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/sample/sample.log"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/sample/sample.log"
+    ))
 }
 
 pub async fn run(config: &Config, file: &Path, project: &str, service: &str) -> anyhow::Result<()> {
@@ -74,7 +77,12 @@ fn embedded_driver<P: Processor, D: Deliverer>(
 }
 
 /// Runs every stage over in-memory topics; returns what reached the output topics.
-pub async fn run_embedded(config: &Config, file: &Path, project: &str, service: &str) -> anyhow::Result<(Report, u64)> {
+pub async fn run_embedded(
+    config: &Config,
+    file: &Path,
+    project: &str,
+    service: &str,
+) -> anyhow::Result<(Report, u64)> {
     let warehouse = Warehouse::from_config(&config.clickhouse);
     if let Some(w) = &warehouse {
         w.migrate().await?;
@@ -88,18 +96,52 @@ pub async fn run_embedded(config: &Config, file: &Path, project: &str, service: 
     let dlq_windows = dead_letter_topic(WINDOWS_SCORED);
     let dlq_alerts = dead_letter_topic(ALERTS);
     let dlq_forecasts = dead_letter_topic(FORECASTS);
-    let mut tap = bus.subscribe(&[WINDOWS_SCORED, FORECASTS, ALERTS, &dlq_logs, &dlq_windows, &dlq_forecasts, &dlq_alerts]);
+    let mut tap = bus.subscribe(&[
+        WINDOWS_SCORED,
+        FORECASTS,
+        ALERTS,
+        &dlq_logs,
+        &dlq_windows,
+        &dlq_forecasts,
+        &dlq_alerts,
+    ]);
     let ingest_sink = bus.sink(&[LOGS_RAW, &dlq_logs]);
     let mut notifier_config = config.notifier.clone();
     // The report prints the alerts; other receivers still get them.
     notifier_config.console = false;
-    let stages = vec![
-        embedded_driver(ScorerProcessor::new(&config.scorer), scorer_in, bus.sink(&[WINDOWS_SCORED, &dlq_logs]), NoDelivery, warehouse.clone(), config),
-    ];
-    let forecaster = embedded_driver(ForecasterProcessor::new(&config.forecaster), forecaster_in, bus.sink(&[FORECASTS, &dlq_windows]), NoDelivery, warehouse.clone(), config);
-    let evaluator = embedded_driver(EvaluatorProcessor::new(&notifier_config), evaluator_in, bus.sink(&[ALERTS, &dlq_windows, &dlq_forecasts]), NoDelivery, warehouse.clone(), config);
+    let stages = vec![embedded_driver(
+        ScorerProcessor::new(&config.scorer),
+        scorer_in,
+        bus.sink(&[WINDOWS_SCORED, &dlq_logs]),
+        NoDelivery,
+        warehouse.clone(),
+        config,
+    )];
+    let forecaster = embedded_driver(
+        ForecasterProcessor::new(&config.forecaster),
+        forecaster_in,
+        bus.sink(&[FORECASTS, &dlq_windows]),
+        NoDelivery,
+        warehouse.clone(),
+        config,
+    );
+    let evaluator = embedded_driver(
+        EvaluatorProcessor::new(&notifier_config),
+        evaluator_in,
+        bus.sink(&[ALERTS, &dlq_windows, &dlq_forecasts]),
+        NoDelivery,
+        warehouse.clone(),
+        config,
+    );
     let receivers = Receivers::new(&notifier_config, warehouse.clone())?;
-    let delivery = embedded_driver(DeliveryProcessor, delivery_in, bus.sink(&[&dlq_alerts]), receivers, warehouse.clone(), config);
+    let delivery = embedded_driver(
+        DeliveryProcessor,
+        delivery_in,
+        bus.sink(&[&dlq_alerts]),
+        receivers,
+        warehouse.clone(),
+        config,
+    );
     drop(bus);
 
     let collector = tokio::spawn(async move {
@@ -114,7 +156,10 @@ pub async fn run_embedded(config: &Config, file: &Path, project: &str, service: 
         report
     });
 
-    let (accepted, _rejected) = for_each_chunk(file, project, service, "file", |records| ingest_sink.send(records)).await?;
+    let (accepted, _rejected) = for_each_chunk(file, project, service, "file", |records| {
+        ingest_sink.send(records)
+    })
+    .await?;
     drop(ingest_sink);
     for s in stages {
         s.await??;
@@ -128,13 +173,26 @@ pub async fn run_embedded(config: &Config, file: &Path, project: &str, service: 
 /// Runs every stage over Kafka in this process. Output is read back from the output topics
 /// by a fresh consumer group positioned before the file is ingested; the run ends once no
 /// output has arrived for a while after the scorer's idle flush.
-pub async fn run_over_kafka(config: &Config, file: &Path, project: &str, service: &str) -> anyhow::Result<(Report, u64)> {
-    cloudsage_runtime::kafka::ensure_topics(&config.kafka, &cloudsage_schemas::topics::all_topics()).await?;
+pub async fn run_over_kafka(
+    config: &Config,
+    file: &Path,
+    project: &str,
+    service: &str,
+) -> anyhow::Result<(Report, u64)> {
+    cloudsage_runtime::kafka::ensure_topics(
+        &config.kafka,
+        &cloudsage_schemas::topics::all_topics(),
+    )
+    .await?;
     let shutdown = CancellationToken::new();
     let metrics = Metrics::new();
     let mut tap = KafkaSource::with_group(
         &config.kafka,
-        &format!("{}-run-{}", config.kafka.group_prefix, cloudsage_runtime::driver::now_ms()),
+        &format!(
+            "{}-run-{}",
+            config.kafka.group_prefix,
+            cloudsage_runtime::driver::now_ms()
+        ),
         &[WINDOWS_SCORED, FORECASTS, ALERTS],
         &[("auto.offset.reset", "latest")],
     )?;
@@ -142,31 +200,55 @@ pub async fn run_over_kafka(config: &Config, file: &Path, project: &str, service
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let _ = tap.next_batch(1, Duration::from_millis(200)).await?;
-        if tap.take_rebalance().await?.is_some_and(|r| !r.assigned.is_empty()) {
+        if tap
+            .take_rebalance()
+            .await?
+            .is_some_and(|r| !r.assigned.is_empty())
+        {
             break;
         }
-        anyhow::ensure!(Instant::now() < deadline, "the output consumer got no partitions within 60 s");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the output consumer got no partitions within 60 s"
+        );
     }
     let mut notifier_config = config.notifier.clone();
     notifier_config.console = false;
     let mut tasks = vec![];
     let c = config.clone();
     let (m, s) = (metrics.clone(), shutdown.clone());
-    tasks.push(tokio::spawn(async move { run_kafka_stage(&c, ScorerProcessor::new(&c.scorer), NoDelivery, None, m, s).await }));
+    tasks.push(tokio::spawn(async move {
+        run_kafka_stage(&c, ScorerProcessor::new(&c.scorer), NoDelivery, None, m, s).await
+    }));
     let c = config.clone();
     let (m, s) = (metrics.clone(), shutdown.clone());
-    tasks.push(tokio::spawn(async move { run_kafka_stage(&c, ForecasterProcessor::new(&c.forecaster), NoDelivery, None, m, s).await }));
+    tasks.push(tokio::spawn(async move {
+        run_kafka_stage(
+            &c,
+            ForecasterProcessor::new(&c.forecaster),
+            NoDelivery,
+            None,
+            m,
+            s,
+        )
+        .await
+    }));
     let c = config.clone();
     let (m, s) = (metrics.clone(), shutdown.clone());
     let nc = notifier_config.clone();
-    tasks.push(tokio::spawn(async move { run_kafka_stage(&c, EvaluatorProcessor::new(&nc), NoDelivery, None, m, s).await }));
+    tasks.push(tokio::spawn(async move {
+        run_kafka_stage(&c, EvaluatorProcessor::new(&nc), NoDelivery, None, m, s).await
+    }));
     let c = config.clone();
     let (m, s) = (metrics.clone(), shutdown.clone());
     let receivers = Receivers::new(&notifier_config, Warehouse::from_config(&config.clickhouse))?;
-    tasks.push(tokio::spawn(async move { run_kafka_stage(&c, DeliveryProcessor, receivers, None, m, s).await }));
+    tasks.push(tokio::spawn(async move {
+        run_kafka_stage(&c, DeliveryProcessor, receivers, None, m, s).await
+    }));
 
     let sink = KafkaSink::new(&config.kafka)?;
-    let (accepted, _) = for_each_chunk(file, project, service, "file", |records| sink.send(records)).await?;
+    let (accepted, _) =
+        for_each_chunk(file, project, service, "file", |records| sink.send(records)).await?;
     sink.flush();
 
     let mut report = Report::default();

@@ -48,7 +48,11 @@ const RULES: &[Rule] = &[
 
 /// Three actions for the window, most urgent first. The critical chain halves deadlines.
 pub fn propose(window: &ScoredWindow, chain_name: &str) -> Vec<Action> {
-    let urgency = if chain_name == chain::CRITICAL { 0.5 } else { 1.0 };
+    let urgency = if chain_name == chain::CRITICAL {
+        0.5
+    } else {
+        1.0
+    };
     let evidence = format!(
         "score {:.0} in window ending {} ms: {} errors, {} warnings of {} lines{}",
         window.score,
@@ -56,11 +60,18 @@ pub fn propose(window: &ScoredWindow, chain_name: &str) -> Vec<Action> {
         window.error_count,
         window.warn_count,
         window.event_count,
-        if window.labels.is_empty() { String::new() } else { format!(" ({})", window.labels.join(", ")) }
+        if window.labels.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", window.labels.join(", "))
+        }
     );
     RULES
         .iter()
-        .filter(|r| r.label.is_none_or(|l| window.labels.iter().any(|wl| wl == l)))
+        .filter(|r| {
+            r.label
+                .is_none_or(|l| window.labels.iter().any(|wl| wl == l))
+        })
         .take(3)
         .map(|r| Action {
             kind: r.kind.to_string(),
@@ -108,6 +119,9 @@ mod tests {
     fn calm_windows_still_get_three_generic_actions() {
         let a = propose(&window(&[]), chain::STANDARD);
         let kinds: Vec<_> = a.iter().map(|x| x.kind.as_str()).collect();
-        assert_eq!(kinds, ["watch_trend", "review_alert_thresholds", "add_runbook"]);
+        assert_eq!(
+            kinds,
+            ["watch_trend", "review_alert_thresholds", "add_runbook"]
+        );
     }
 }

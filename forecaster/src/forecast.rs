@@ -23,7 +23,12 @@ pub fn make_forecast(history: &[ScoredWindow], horizon_hours: u32) -> Option<For
     step(
         "context_analysis",
         t,
-        format!("{} windows over {:.2} h; latest score {:.1}", obs.len(), span_hours, latest.score),
+        format!(
+            "{} windows over {:.2} h; latest score {:.1}",
+            obs.len(),
+            span_hours,
+            latest.score
+        ),
     );
 
     let t = Instant::now();
@@ -55,7 +60,14 @@ pub fn make_forecast(history: &[ScoredWindow], horizon_hours: u32) -> Option<For
     step(
         "action_generation",
         t,
-        format!("rule table: {}", actions.iter().map(|a| a.kind.as_str()).collect::<Vec<_>>().join(", ")),
+        format!(
+            "rule table: {}",
+            actions
+                .iter()
+                .map(|a| a.kind.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     );
 
     Some(Forecast {
@@ -125,7 +137,15 @@ mod tests {
         assert_eq!(f.based_on_window_id, "w9");
         assert_eq!(f.predicted_score, 100.0);
         let names: Vec<_> = f.chain_steps.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["context_analysis", "pattern_matching", "risk_assessment", "action_generation"]);
+        assert_eq!(
+            names,
+            [
+                "context_analysis",
+                "pattern_matching",
+                "risk_assessment",
+                "action_generation"
+            ]
+        );
         assert_eq!(f.actions.len(), 3);
         assert!(f.trend_per_hour > 100.0);
     }
@@ -133,7 +153,10 @@ mod tests {
     #[test]
     fn ids_are_deterministic_and_confidence_grows_with_history() {
         let h: Vec<_> = (0..3).map(|i| w(i, 10.0)).collect();
-        assert_eq!(make_forecast(&h, 24).unwrap().forecast_id, make_forecast(&h, 24).unwrap().forecast_id);
+        assert_eq!(
+            make_forecast(&h, 24).unwrap().forecast_id,
+            make_forecast(&h, 24).unwrap().forecast_id
+        );
         assert!(confidence(30, 10.0).0 > confidence(3, 10.0).0);
         assert!(confidence(30, 10.0).0 > confidence(30, 60.0).0);
     }

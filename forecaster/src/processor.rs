@@ -58,7 +58,11 @@ impl Processor for ForecasterProcessor {
         }
         let windows: Vec<ScoredWindow> = history.iter().map(|(_, w)| w.clone()).collect();
         if let Some(f) = make_forecast(&windows, self.horizon_hours) {
-            out.publish(FORECASTS, format!("{}/{}", f.project, f.service), f.encode());
+            out.publish(
+                FORECASTS,
+                format!("{}/{}", f.project, f.service),
+                f.encode(),
+            );
             out.store(TableRow::Forecast(f));
         }
     }

@@ -25,9 +25,17 @@ pub struct Prediction {
 pub fn fit(obs: &[(i64, f64)]) -> Option<Trend> {
     let (&(t_last, y_last), n) = (obs.last()?, obs.len());
     if n == 1 {
-        return Some(Trend { level: y_last, slope_per_hour: 0.0, residual_sd: 0.0, points: 1 });
+        return Some(Trend {
+            level: y_last,
+            slope_per_hour: 0.0,
+            residual_sd: 0.0,
+            points: 1,
+        });
     }
-    let xs: Vec<f64> = obs.iter().map(|(t, _)| (*t - t_last) as f64 / 3_600_000.0).collect();
+    let xs: Vec<f64> = obs
+        .iter()
+        .map(|(t, _)| (*t - t_last) as f64 / 3_600_000.0)
+        .collect();
     let ys: Vec<f64> = obs.iter().map(|(_, y)| *y).collect();
     let nf = n as f64;
     let mx = xs.iter().sum::<f64>() / nf;
@@ -36,9 +44,22 @@ pub fn fit(obs: &[(i64, f64)]) -> Option<Trend> {
     let sxy: f64 = xs.iter().zip(&ys).map(|(x, y)| (x - mx) * (y - my)).sum();
     let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
     let intercept = my - slope * mx; // value at x = 0, the last observation's time
-    let sse: f64 = xs.iter().zip(&ys).map(|(x, y)| (y - (intercept + slope * x)).powi(2)).sum();
-    let residual_sd = if n > 2 { (sse / (nf - 2.0)).sqrt() } else { 0.0 };
-    Some(Trend { level: intercept, slope_per_hour: slope, residual_sd, points: n })
+    let sse: f64 = xs
+        .iter()
+        .zip(&ys)
+        .map(|(x, y)| (y - (intercept + slope * x)).powi(2))
+        .sum();
+    let residual_sd = if n > 2 {
+        (sse / (nf - 2.0)).sqrt()
+    } else {
+        0.0
+    };
+    Some(Trend {
+        level: intercept,
+        slope_per_hour: slope,
+        residual_sd,
+        points: n,
+    })
 }
 
 impl Trend {
@@ -62,7 +83,9 @@ mod tests {
 
     #[test]
     fn recovers_a_linear_rise() {
-        let obs: Vec<(i64, f64)> = (0..10).map(|i| (i * 3_600_000, 10.0 + 2.0 * i as f64)).collect();
+        let obs: Vec<(i64, f64)> = (0..10)
+            .map(|i| (i * 3_600_000, 10.0 + 2.0 * i as f64))
+            .collect();
         let t = fit(&obs).unwrap();
         assert!((t.slope_per_hour - 2.0).abs() < 1e-9);
         assert!((t.level - 28.0).abs() < 1e-9);
@@ -75,7 +98,12 @@ mod tests {
     fn single_point_is_flat_and_predictions_are_clamped() {
         let t = fit(&[(0, 95.0)]).unwrap();
         assert_eq!(t.slope_per_hour, 0.0);
-        let steep = Trend { level: 90.0, slope_per_hour: 50.0, residual_sd: 0.0, points: 5 };
+        let steep = Trend {
+            level: 90.0,
+            slope_per_hour: 50.0,
+            residual_sd: 0.0,
+            points: 5,
+        };
         assert_eq!(steep.predict(24.0, 1.0).value, 100.0);
         assert!(fit(&[]).is_none());
     }

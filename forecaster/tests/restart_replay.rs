@@ -9,10 +9,10 @@ use cloudsage_runtime::metrics::Metrics;
 use cloudsage_runtime::stage::{InMessage, PartitionId};
 use cloudsage_runtime::testkit::{CapturingSink, ScriptedSource};
 use cloudsage_runtime::transport::{Assigned, Rebalance};
-use cloudsage_schemas::topics::{FORECASTS, WINDOWS_SCORED};
-use cloudsage_schemas::{Forecast, Message as _, ScoredWindow};
 use cloudsage_runtime::warehouse::Warehouse;
 use cloudsage_runtime::Config;
+use cloudsage_schemas::topics::{FORECASTS, WINDOWS_SCORED};
+use cloudsage_schemas::{Forecast, Message as _, ScoredWindow};
 use forecaster::ForecasterProcessor;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -53,9 +53,16 @@ async fn run(source: ScriptedSource, shutdown: CancellationToken) -> Vec<Forecas
     run_with(source, shutdown, None).await
 }
 
-async fn run_with(source: ScriptedSource, shutdown: CancellationToken, warehouse: Option<Warehouse>) -> Vec<Forecast> {
+async fn run_with(
+    source: ScriptedSource,
+    shutdown: CancellationToken,
+    warehouse: Option<Warehouse>,
+) -> Vec<Forecast> {
     let sink = CapturingSink::default();
-    let cfg = ForecasterConfig { history_windows: 10, ..Default::default() };
+    let cfg = ForecasterConfig {
+        history_windows: 10,
+        ..Default::default()
+    };
     Driver {
         processor: ForecasterProcessor::new(&cfg),
         source,
@@ -79,15 +86,28 @@ async fn run_with(source: ScriptedSource, shutdown: CancellationToken, warehouse
 
 /// What identifies a forecast's content (chain step durations are timings, not content).
 fn content(f: &Forecast) -> (String, u64, u64, u64, String) {
-    (f.forecast_id.clone(), f.predicted_score.to_bits(), f.lower.to_bits(), f.upper.to_bits(), f.chain.clone())
+    (
+        f.forecast_id.clone(),
+        f.predicted_score.to_bits(),
+        f.lower.to_bits(),
+        f.upper.to_bits(),
+        f.chain.clone(),
+    )
 }
 
 #[tokio::test]
 async fn stop_and_resume_emits_each_forecast_exactly_once_with_the_same_content() {
     let msgs = windows();
-    let whole: Vec<_> = run(ScriptedSource::new(&msgs, 8), CancellationToken::new()).await.iter().map(content).collect();
+    let whole: Vec<_> = run(ScriptedSource::new(&msgs, 8), CancellationToken::new())
+        .await
+        .iter()
+        .map(content)
+        .collect();
     assert_eq!(whole.len(), 120);
-    let partition = PartitionId { topic: WINDOWS_SCORED.into(), partition: 0 };
+    let partition = PartitionId {
+        topic: WINDOWS_SCORED.into(),
+        partition: 0,
+    };
     for crash_after in [2usize, 9] {
         let shutdown = CancellationToken::new();
         let first_src = ScriptedSource {
@@ -97,10 +117,20 @@ async fn stop_and_resume_emits_each_forecast_exactly_once_with_the_same_content(
         let commits = first_src.commits.clone();
         let first = run(first_src, shutdown).await;
         let last = ScriptedSource::last_commit(&commits).unwrap();
-        assert!(last.offset < (crash_after * 8) as i64, "history pins older windows");
+        assert!(
+            last.offset < (crash_after * 8) as i64,
+            "history pins older windows"
+        );
         let second = run(
             ScriptedSource {
-                assignment: Some(Rebalance { revoked: vec![], assigned: vec![Assigned { partition: partition.clone(), committed_offset: Some(last.offset), checkpoint: Some(last.checkpoint) }] }),
+                assignment: Some(Rebalance {
+                    revoked: vec![],
+                    assigned: vec![Assigned {
+                        partition: partition.clone(),
+                        committed_offset: Some(last.offset),
+                        checkpoint: Some(last.checkpoint),
+                    }],
+                }),
                 ..ScriptedSource::new(&msgs[last.offset as usize..], 8)
             },
             CancellationToken::new(),
@@ -117,17 +147,30 @@ async fn stop_and_resume_emits_each_forecast_exactly_once_with_the_same_content(
 async fn resumes_from_the_clickhouse_checkpoint_when_the_broker_keeps_no_metadata() {
     let url = std::env::var("CLOUDSAGE_CLICKHOUSE__URL").ok();
     let Some(url) = url else {
-        assert!(std::env::var("CLOUDSAGE_REQUIRE_SERVICES").as_deref() != Ok("1"), "ClickHouse required");
+        assert!(
+            std::env::var("CLOUDSAGE_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "ClickHouse required"
+        );
         eprintln!("SKIPPED: no ClickHouse configured");
         return;
     };
     let db = format!("it_cp_{}", std::process::id());
-    let cfg = Config::from_toml(&format!("[clickhouse]\nurl = \"{url}\"\ndatabase = \"{db}\"")).unwrap();
+    let cfg = Config::from_toml(&format!(
+        "[clickhouse]\nurl = \"{url}\"\ndatabase = \"{db}\""
+    ))
+    .unwrap();
     let wh = Warehouse::from_config(&cfg.clickhouse).unwrap();
     wh.migrate().await.unwrap();
     let msgs = windows();
-    let whole: Vec<_> = run(ScriptedSource::new(&msgs, 8), CancellationToken::new()).await.iter().map(content).collect();
-    let partition = PartitionId { topic: WINDOWS_SCORED.into(), partition: 0 };
+    let whole: Vec<_> = run(ScriptedSource::new(&msgs, 8), CancellationToken::new())
+        .await
+        .iter()
+        .map(content)
+        .collect();
+    let partition = PartitionId {
+        topic: WINDOWS_SCORED.into(),
+        partition: 0,
+    };
     let shutdown = CancellationToken::new();
     let first_src = ScriptedSource {
         crash_when_done: Some(shutdown.clone()),
@@ -142,7 +185,11 @@ async fn resumes_from_the_clickhouse_checkpoint_when_the_broker_keeps_no_metadat
             // What tansu hands back: the offset, no metadata.
             assignment: Some(Rebalance {
                 revoked: vec![],
-                assigned: vec![Assigned { partition, committed_offset: Some(last.offset), checkpoint: None }],
+                assigned: vec![Assigned {
+                    partition,
+                    committed_offset: Some(last.offset),
+                    checkpoint: None,
+                }],
             }),
             group: Some("forecaster-it".into()),
             ..ScriptedSource::new(&msgs[last.offset as usize..], 8)
@@ -152,6 +199,10 @@ async fn resumes_from_the_clickhouse_checkpoint_when_the_broker_keeps_no_metadat
     )
     .await;
     let combined: Vec<_> = first.iter().chain(&second).map(content).collect();
-    wh.client().query(&format!("DROP DATABASE {db}")).execute().await.unwrap();
+    wh.client()
+        .query(&format!("DROP DATABASE {db}"))
+        .execute()
+        .await
+        .unwrap();
     assert_eq!(combined, whole);
 }

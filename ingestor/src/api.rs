@@ -66,7 +66,11 @@ pub fn rejected_records(project: &str, rejected: &[Rejected]) -> Vec<OutRecord> 
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into(), "status": status.as_u16() }))).into_response()
+    (
+        status,
+        Json(json!({ "error": message.into(), "status": status.as_u16() })),
+    )
+        .into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,7 +86,11 @@ async fn post_logs<S: Sink + 'static>(
     body: Body,
 ) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let Some(project) = state.tokens.project_for(header("authorization")).map(str::to_string) else {
+    let Some(project) = state
+        .tokens
+        .project_for(header("authorization"))
+        .map(str::to_string)
+    else {
         return error(
             StatusCode::UNAUTHORIZED,
             "missing or unknown bearer token: send `Authorization: Bearer <token>` with a token from [ingestor.projects.<name>]",
@@ -99,13 +107,19 @@ async fn post_logs<S: Sink + 'static>(
         Err(_) => {
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!("body larger than {} bytes: split it into smaller requests", state.max_body_bytes),
+                format!(
+                    "body larger than {} bytes: split it into smaller requests",
+                    state.max_body_bytes
+                ),
             )
         }
     };
     let defaults = RawDefaults {
         project: project.clone(),
-        service: q.service.or_else(|| header("x-service").map(str::to_string)).unwrap_or_else(|| state.default_service.clone()),
+        service: q
+            .service
+            .or_else(|| header("x-service").map(str::to_string))
+            .unwrap_or_else(|| state.default_service.clone()),
         source: "http".into(),
         received_at_ms: now_ms(),
     };
@@ -120,7 +134,10 @@ async fn post_logs<S: Sink + 'static>(
     records.extend(rejected_records(&project, &parsed.rejected));
     if let Err(e) = state.sink.send(records).await {
         tracing::error!(error = %e, "producing to logs.raw failed");
-        return error(StatusCode::SERVICE_UNAVAILABLE, "the log broker is unavailable; retry later");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the log broker is unavailable; retry later",
+        );
     }
     state
         .metrics

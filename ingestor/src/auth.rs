@@ -13,7 +13,11 @@ impl TokenTable {
         let project_of = c
             .projects
             .iter()
-            .flat_map(|(project, auth)| auth.tokens.iter().map(move |t| (t.clone(), project.clone())))
+            .flat_map(|(project, auth)| {
+                auth.tokens
+                    .iter()
+                    .map(move |t| (t.clone(), project.clone()))
+            })
             .collect();
         Self { project_of }
     }
@@ -33,7 +37,12 @@ mod tests {
     #[test]
     fn tokens_map_to_their_project() {
         let mut c = IngestorConfig::default();
-        c.projects.insert("shop".into(), ProjectAuth { tokens: vec!["a".into(), "b".into()] });
+        c.projects.insert(
+            "shop".into(),
+            ProjectAuth {
+                tokens: vec!["a".into(), "b".into()],
+            },
+        );
         let t = TokenTable::from_config(&c);
         assert_eq!(t.project_for(Some("Bearer b")), Some("shop"));
         assert_eq!(t.project_for(Some("Bearer nope")), None);

@@ -15,12 +15,19 @@ pub enum BodyFormat {
 impl BodyFormat {
     /// From a `Content-Type` header; `None` for unsupported types (415).
     pub fn from_content_type(ct: Option<&str>) -> Option<BodyFormat> {
-        let mime = ct.unwrap_or("text/plain").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let mime = ct
+            .unwrap_or("text/plain")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match mime.as_str() {
             "text/plain" | "" => Some(BodyFormat::Text),
-            "application/x-ndjson" | "application/ndjson" | "application/jsonl" | "application/x-jsonlines" => {
-                Some(BodyFormat::NdJson)
-            }
+            "application/x-ndjson"
+            | "application/ndjson"
+            | "application/jsonl"
+            | "application/x-jsonlines" => Some(BodyFormat::NdJson),
             "application/json" => Some(BodyFormat::Json),
             _ => None,
         }
@@ -43,12 +50,16 @@ pub struct Parsed {
 }
 
 /// Splits and decodes a body. Errors only when the body as a whole is malformed (400).
-pub fn parse_body(format: BodyFormat, body: &[u8], defaults: &RawDefaults) -> Result<Parsed, String> {
+pub fn parse_body(
+    format: BodyFormat,
+    body: &[u8],
+    defaults: &RawDefaults,
+) -> Result<Parsed, String> {
     let mut parsed = Parsed::default();
     match format {
         BodyFormat::Json if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') => {
-            let items: Vec<serde_json::Value> =
-                serde_json::from_slice(body).map_err(|e| format!("body is not a valid JSON array: {e}"))?;
+            let items: Vec<serde_json::Value> = serde_json::from_slice(body)
+                .map_err(|e| format!("body is not a valid JSON array: {e}"))?;
             for (i, item) in items.iter().enumerate() {
                 let bytes = match item {
                     serde_json::Value::String(s) => s.clone().into_bytes(),
@@ -71,9 +82,21 @@ pub fn parse_body(format: BodyFormat, body: &[u8], defaults: &RawDefaults) -> Re
     Ok(parsed)
 }
 
-fn push(parsed: &mut Parsed, line: usize, bytes: &[u8], defaults: &RawDefaults, must_be_json: bool) {
-    if must_be_json && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(bytes).is_err() {
-        parsed.rejected.push(Rejected { line, reason: "not a JSON object".into(), bytes: bytes.to_vec() });
+fn push(
+    parsed: &mut Parsed,
+    line: usize,
+    bytes: &[u8],
+    defaults: &RawDefaults,
+    must_be_json: bool,
+) {
+    if must_be_json
+        && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(bytes).is_err()
+    {
+        parsed.rejected.push(Rejected {
+            line,
+            reason: "not a JSON object".into(),
+            bytes: bytes.to_vec(),
+        });
         return;
     }
     match decode_raw_log(bytes, defaults) {
@@ -82,7 +105,11 @@ fn push(parsed: &mut Parsed, line: usize, bytes: &[u8], defaults: &RawDefaults, 
             r.project = defaults.project.clone();
             parsed.records.push(r);
         }
-        Err(e) => parsed.rejected.push(Rejected { line, reason: e.to_string(), bytes: bytes.to_vec() }),
+        Err(e) => parsed.rejected.push(Rejected {
+            line,
+            reason: e.to_string(),
+            bytes: bytes.to_vec(),
+        }),
     }
 }
 
@@ -91,7 +118,12 @@ mod tests {
     use super::*;
 
     fn d() -> RawDefaults {
-        RawDefaults { project: "shop".into(), service: "api".into(), source: "http".into(), received_at_ms: 1 }
+        RawDefaults {
+            project: "shop".into(),
+            service: "api".into(),
+            source: "http".into(),
+            received_at_ms: 1,
+        }
     }
 
     #[test]
@@ -115,7 +147,12 @@ mod tests {
 
     #[test]
     fn json_array_and_invalid_utf8() {
-        let p = parse_body(BodyFormat::Json, br#"[{"message":"a"}, "plain line"]"#, &d()).unwrap();
+        let p = parse_body(
+            BodyFormat::Json,
+            br#"[{"message":"a"}, "plain line"]"#,
+            &d(),
+        )
+        .unwrap();
         assert_eq!(p.records.len(), 1);
         assert_eq!(p.rejected.len(), 1);
         assert!(parse_body(BodyFormat::Json, b"[1,", &d()).is_err());
@@ -125,8 +162,14 @@ mod tests {
 
     #[test]
     fn content_types() {
-        assert_eq!(BodyFormat::from_content_type(Some("text/plain; charset=utf-8")), Some(BodyFormat::Text));
-        assert_eq!(BodyFormat::from_content_type(Some("application/x-ndjson")), Some(BodyFormat::NdJson));
+        assert_eq!(
+            BodyFormat::from_content_type(Some("text/plain; charset=utf-8")),
+            Some(BodyFormat::Text)
+        );
+        assert_eq!(
+            BodyFormat::from_content_type(Some("application/x-ndjson")),
+            Some(BodyFormat::NdJson)
+        );
         assert_eq!(BodyFormat::from_content_type(None), Some(BodyFormat::Text));
         assert_eq!(BodyFormat::from_content_type(Some("image/png")), None);
     }

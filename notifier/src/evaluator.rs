@@ -35,7 +35,10 @@ impl EvaluatorProcessor {
     }
 
     fn threshold_for(&self, project: &str) -> f64 {
-        self.project_thresholds.get(project).copied().unwrap_or(self.threshold)
+        self.project_thresholds
+            .get(project)
+            .copied()
+            .unwrap_or(self.threshold)
     }
 }
 
@@ -62,7 +65,8 @@ impl Processor for EvaluatorProcessor {
     fn process(&mut self, msg: &InMessage, input: Signal, _now_ms: i64, out: &mut Outputs) {
         let w = match input {
             Signal::Forecast(f) => {
-                self.latest_forecast.insert((f.project, f.service), f.forecast_id);
+                self.latest_forecast
+                    .insert((f.project, f.service), f.forecast_id);
                 return;
             }
             Signal::Window(w) => w,

@@ -30,7 +30,10 @@ pub struct Receivers {
 #[derive(Debug, PartialEq)]
 enum Attempt {
     Delivered,
-    Transient { reason: String, retry_after: Option<Duration> },
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
     Permanent(String),
 }
 
@@ -39,7 +42,9 @@ impl Receivers {
         Ok(Self {
             console: c.console,
             webhooks: c.webhooks.clone(),
-            http: reqwest::Client::builder().timeout(c.delivery_timeout).build()?,
+            http: reqwest::Client::builder()
+                .timeout(c.delivery_timeout)
+                .build()?,
             retry_for: c.delivery_retry_for,
             warehouse,
             delivered: Mutex::new(HashSet::new()),
@@ -48,10 +53,17 @@ impl Receivers {
 
     async fn already_delivered(&self, alert_id: &str, receiver: &str) -> bool {
         let key = (alert_id.to_string(), receiver.to_string());
-        if self.delivered.lock().unwrap_or_else(|p| p.into_inner()).contains(&key) {
+        if self
+            .delivered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&key)
+        {
             return true;
         }
-        let Some(w) = &self.warehouse else { return false };
+        let Some(w) = &self.warehouse else {
+            return false;
+        };
         let q = w
             .client()
             .query("SELECT count() FROM notifications WHERE alert_id = ? AND receiver = ? AND result = 'delivered'")
@@ -80,7 +92,10 @@ impl Receivers {
                         .and_then(|v| v.trim().parse::<f64>().ok())
                         .filter(|s| s.is_finite() && *s >= 0.0)
                         .map(|s| Duration::from_secs_f64(s.min(300.0)));
-                    Attempt::Transient { reason: format!("HTTP {status}"), retry_after }
+                    Attempt::Transient {
+                        reason: format!("HTTP {status}"),
+                        retry_after,
+                    }
                 } else {
                     Attempt::Permanent(format!("HTTP {status} from webhook {}", hook.name))
                 }
@@ -88,7 +103,11 @@ impl Receivers {
         }
     }
 
-    async fn deliver_webhook(&self, hook: &WebhookReceiver, alert: &Alert) -> (NotificationRecord, Option<String>) {
+    async fn deliver_webhook(
+        &self,
+        hook: &WebhookReceiver,
+        alert: &Alert,
+    ) -> (NotificationRecord, Option<String>) {
         let started = Instant::now();
         let mut attempts = 0u32;
         let (result, permanent) = loop {
@@ -96,8 +115,13 @@ impl Receivers {
             match self.post(hook, alert).await {
                 Attempt::Delivered => break ("delivered".to_string(), None),
                 Attempt::Permanent(reason) => break (format!("failed: {reason}"), Some(reason)),
-                Attempt::Transient { reason, retry_after } => {
-                    let wait = retry_after.unwrap_or_else(|| Duration::from_millis((200u64 << attempts.min(6)).min(10_000)));
+                Attempt::Transient {
+                    reason,
+                    retry_after,
+                } => {
+                    let wait = retry_after.unwrap_or_else(|| {
+                        Duration::from_millis((200u64 << attempts.min(6)).min(10_000))
+                    });
                     if started.elapsed() + wait > self.retry_for {
                         let r = format!("gave up after {attempts} attempts: {reason}");
                         break (format!("failed: {r}"), Some(r));
@@ -110,7 +134,13 @@ impl Receivers {
         (self.record(alert, &hook.name, &result, attempts), permanent)
     }
 
-    fn record(&self, alert: &Alert, receiver: &str, result: &str, attempts: u32) -> NotificationRecord {
+    fn record(
+        &self,
+        alert: &Alert,
+        receiver: &str,
+        result: &str,
+        attempts: u32,
+    ) -> NotificationRecord {
         if result == "delivered" {
             self.delivered
                 .lock()
@@ -152,7 +182,9 @@ impl Deliverer for Receivers {
                 alert.alert_id,
                 alert.summary
             );
-            report.notifications.push(self.record(alert, CONSOLE, "delivered", 1));
+            report
+                .notifications
+                .push(self.record(alert, CONSOLE, "delivered", 1));
         }
         for hook in &self.webhooks {
             if self.already_delivered(&alert.alert_id, &hook.name).await {

@@ -30,7 +30,11 @@ pub fn evaluate(
         (None, true) => {
             let starts = window.window_start_ms;
             let alert_id = stable_id(&[&fingerprint, &starts.to_string(), "firing"]);
-            let severity = if window.score >= CRITICAL_SCORE { Severity::Critical } else { Severity::Warning };
+            let severity = if window.score >= CRITICAL_SCORE {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            };
             let alert = Alert {
                 alert_id: alert_id.clone(),
                 fingerprint,
@@ -45,7 +49,11 @@ pub fn evaluate(
                     window.service,
                     window.score,
                     threshold,
-                    if window.labels.is_empty() { String::new() } else { format!(": {}", window.labels.join(", ")) }
+                    if window.labels.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", window.labels.join(", "))
+                    }
                 ),
                 score: window.score,
                 starts_at_ms: starts,
@@ -54,7 +62,13 @@ pub fn evaluate(
                 forecast_id: latest_forecast_id.map(str::to_string),
                 labels: labels(window),
             };
-            (Some(alert), Some(Firing { starts_at_ms: starts, alert_id }))
+            (
+                Some(alert),
+                Some(Firing {
+                    starts_at_ms: starts,
+                    alert_id,
+                }),
+            )
         }
         (Some(f), false) => {
             let alert = Alert {
@@ -118,7 +132,10 @@ mod tests {
     fn fires_once_then_resolves_once() {
         let (a, s) = evaluate(&w(0, 80.0), 70.0, None, Some("f1"));
         let a = a.unwrap();
-        assert_eq!((a.status, a.severity), (AlertStatus::Firing, Severity::Warning));
+        assert_eq!(
+            (a.status, a.severity),
+            (AlertStatus::Firing, Severity::Warning)
+        );
         assert_eq!(a.forecast_id.as_deref(), Some("f1"));
         let (again, s2) = evaluate(&w(60_000, 95.0), 70.0, s.as_ref(), None);
         assert!(again.is_none(), "still firing: no new alert");

@@ -15,7 +15,10 @@ use tokio_util::sync::CancellationToken;
 
 /// The listen address of a binary: `http.listen`, else its default.
 pub fn listen_address(config: &Config, default_port: u16) -> SocketAddr {
-    config.http.listen.unwrap_or(([0, 0, 0, 0], default_port).into())
+    config
+        .http
+        .listen
+        .unwrap_or(([0, 0, 0, 0], default_port).into())
 }
 
 /// Runs `processor` over Kafka (and ClickHouse, when configured) until SIGTERM/SIGINT.
@@ -40,7 +43,11 @@ pub async fn run_kafka_stage<P: Processor, D: Deliverer>(
     };
     // Binaries with several loops serve one ops endpoint (the first loop's).
     let server = ops_listen.map(|listen| {
-        tokio::spawn(serve(listen, ops_router(health, metrics.clone()), shutdown.clone()))
+        tokio::spawn(serve(
+            listen,
+            ops_router(health, metrics.clone()),
+            shutdown.clone(),
+        ))
     });
     let driver = Driver {
         processor,

@@ -24,7 +24,11 @@ struct CheckpointRow {
 }
 
 fn split(c: &Checkpoint) -> (i64, String, u8) {
-    (c.done, c.state.clone().unwrap_or_default(), u8::from(c.state.is_some()))
+    (
+        c.done,
+        c.state.clone().unwrap_or_default(),
+        u8::from(c.state.is_some()),
+    )
 }
 
 fn join(done: i64, state: String, has_state: u8) -> Checkpoint {
@@ -67,7 +71,11 @@ impl CheckpointStore {
         if positions.is_empty() {
             return Ok(());
         }
-        let mut insert = self.warehouse.client().insert::<CheckpointRow>("stage_checkpoints").await?;
+        let mut insert = self
+            .warehouse
+            .client()
+            .insert::<CheckpointRow>("stage_checkpoints")
+            .await?;
         for (now, before) in positions {
             let (done, state, has_state) = split(&now.checkpoint);
             let (prev_offset, (prev_done, prev_state, prev_has_state)) = match before {
@@ -96,7 +104,11 @@ impl CheckpointStore {
     }
 
     /// The checkpoint that goes with the offset the broker has committed for `partition`.
-    pub async fn load(&self, partition: &PartitionId, committed_offset: i64) -> anyhow::Result<Option<Checkpoint>> {
+    pub async fn load(
+        &self,
+        partition: &PartitionId,
+        committed_offset: i64,
+    ) -> anyhow::Result<Option<Checkpoint>> {
         let rows: Vec<CheckpointRow> = self
             .warehouse
             .client()

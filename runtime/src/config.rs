@@ -149,9 +149,14 @@ pub struct PipelineConfig {
     /// How long a batch waits for more records before it is handled.
     #[serde(with = "humantime_serde")]
     pub batch_linger: Duration,
-    /// How often stages run timers (idle flushes) and commit when input is quiet.
+    /// How often stages run timers (idle flushes).
     #[serde(with = "humantime_serde")]
     pub tick: Duration,
+    /// Least time between two offset commits (each also writes the stages' checkpoints).
+    /// Everything handled is still committed on shutdown; a crash replays at most this much
+    /// more input.
+    #[serde(with = "humantime_serde")]
+    pub commit_interval: Duration,
 }
 
 impl Default for PipelineConfig {
@@ -160,6 +165,7 @@ impl Default for PipelineConfig {
             batch_size: 5000,
             batch_linger: Duration::from_millis(100),
             tick: Duration::from_secs(1),
+            commit_interval: Duration::from_secs(1),
         }
     }
 }

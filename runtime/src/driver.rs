@@ -59,6 +59,7 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
         let mut progress: HashMap<PartitionId, PartitionProgress> = HashMap::new();
         let mut last_tick = Instant::now();
         let mut last_lag = Instant::now();
+        let mut last_commit: Option<Instant> = None;
         let mut out = Outputs::default();
         let store = match (&self.warehouse, self.source.group()) {
             (Some(w), Some(group)) => Some(CheckpointStore::new(w.clone(), group)),
@@ -148,14 +149,17 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                         last_tick = Instant::now();
                     }
                     self.apply(&mut out).await?;
-                    self.commit(&mut progress, store.as_ref()).await?;
+                    if last_commit.is_none_or(|t| t.elapsed() >= self.pipeline.commit_interval) {
+                        self.commit(&mut progress, store.as_ref()).await?;
+                        last_commit = Some(Instant::now());
+                    }
                 }
                 None => {
                     self.processor.finish(&mut out);
                     self.apply(&mut out).await?;
                     self.commit(&mut progress, store.as_ref()).await?;
                     tracing::info!(stage, "input ended");
-                    break;
+                    return Ok(self.processor);
                 }
             }
             if handled > 0 {
@@ -173,6 +177,8 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                 last_lag = Instant::now();
             }
         }
+        // Graceful shutdown: everything handled so far is produced and written; commit it.
+        self.commit(&mut progress, store.as_ref()).await?;
         tracing::info!(stage, "stage stopped");
         Ok(self.processor)
     }
@@ -247,8 +253,13 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                     Ok(()) => break,
                     Err(e) => {
                         attempt += 1;
-                        RetryingAfterError { stage, what: "produce", error: &e.to_string(), attempt }
-                            .emit(&self.metrics);
+                        RetryingAfterError {
+                            stage,
+                            what: "produce",
+                            error: &e.to_string(),
+                            attempt,
+                        }
+                        .emit(&self.metrics);
                         if self.shutdown.is_cancelled() {
                             anyhow::bail!("shutting down with an unproduced batch: {e}");
                         }
@@ -271,10 +282,19 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                     }
                     Err(e) => {
                         attempt += 1;
-                        RetryingAfterError { stage, what: "clickhouse write", error: &format!("{e:#}"), attempt }
-                            .emit(&self.metrics);
-                        if started.elapsed() > self.write_retry_for || self.shutdown.is_cancelled() {
-                            anyhow::bail!("ClickHouse write failed for {:?}: {e:#}", started.elapsed());
+                        RetryingAfterError {
+                            stage,
+                            what: "clickhouse write",
+                            error: &format!("{e:#}"),
+                            attempt,
+                        }
+                        .emit(&self.metrics);
+                        if started.elapsed() > self.write_retry_for || self.shutdown.is_cancelled()
+                        {
+                            anyhow::bail!(
+                                "ClickHouse write failed for {:?}: {e:#}",
+                                started.elapsed()
+                            );
                         }
                         tokio::time::sleep(backoff(attempt)).await;
                     }
@@ -317,7 +337,14 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
         if let Some(store) = store {
             let with_previous: Vec<_> = positions
                 .iter()
-                .map(|p| (p.clone(), progress.get(&p.partition).and_then(|pp| pp.committed.clone())))
+                .map(|p| {
+                    (
+                        p.clone(),
+                        progress
+                            .get(&p.partition)
+                            .and_then(|pp| pp.committed.clone()),
+                    )
+                })
                 .collect();
             if let Err(e) = store.save(&with_previous).await {
                 // No checkpoint, no commit: the next batch tries again (at-least-once).

@@ -64,7 +64,12 @@ pub struct StageEvent<'a> {
 
 impl StageEvent<'_> {
     pub fn emit(&self, metrics: &Metrics) {
-        tracing::debug!(stage = self.stage, event = self.event, count = self.count, "stage event");
+        tracing::debug!(
+            stage = self.stage,
+            event = self.event,
+            count = self.count,
+            "stage event"
+        );
         metrics
             .events
             .get_or_create(&labels(&[("stage", self.stage), ("event", self.event)]))

@@ -33,8 +33,16 @@ pub fn client_config(cfg: &KafkaConfig) -> anyhow::Result<ClientConfig> {
     Ok(c)
 }
 
-fn with_defaults(mut base: ClientConfig, cfg: &KafkaConfig, defaults: &[(&str, &str)]) -> ClientConfig {
-    let user: Vec<String> = cfg.rdkafka_properties().into_iter().map(|(k, _)| k).collect();
+fn with_defaults(
+    mut base: ClientConfig,
+    cfg: &KafkaConfig,
+    defaults: &[(&str, &str)],
+) -> ClientConfig {
+    let user: Vec<String> = cfg
+        .rdkafka_properties()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     for (k, v) in defaults {
         if !user.iter().any(|u| u == k) {
             base.set(*k, *v);
@@ -57,7 +65,10 @@ pub async fn ensure_topics(cfg: &KafkaConfig, topics: &[String]) -> anyhow::Resu
         })
         .collect();
     let results = admin
-        .create_topics(&new, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))
+        .create_topics(
+            &new,
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
         .await?;
     for r in results {
         match r {
@@ -74,6 +85,8 @@ pub async fn ensure_topics(cfg: &KafkaConfig, topics: &[String]) -> anyhow::Resu
 #[derive(Default, Clone)]
 pub struct RebalanceRecorder {
     pending: Arc<Mutex<(Vec<PartitionId>, Vec<PartitionId>)>>,
+    /// Set by every assignment, even an empty one.
+    assigned_any: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn partitions_of(tpl: &TopicPartitionList) -> Vec<PartitionId> {
@@ -99,10 +112,16 @@ impl ConsumerContext for RebalanceRecorder {
         }
     }
 
-    fn post_rebalance(&self, _c: &BaseConsumer<Self>, rebalance: &rdkafka::consumer::Rebalance<'_>) {
+    fn post_rebalance(
+        &self,
+        _c: &BaseConsumer<Self>,
+        rebalance: &rdkafka::consumer::Rebalance<'_>,
+    ) {
         if let rdkafka::consumer::Rebalance::Assign(tpl) = rebalance {
             let assigned = partitions_of(tpl);
             tracing::info!(?assigned, "partitions assigned");
+            self.assigned_any
+                .store(true, std::sync::atomic::Ordering::SeqCst);
             self.pending
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -119,6 +138,10 @@ pub struct KafkaSource {
     consumer: Arc<Consumer_>,
     recorder: RebalanceRecorder,
     group: String,
+    topics: Vec<String>,
+    /// Set while this member has joined but owns nothing; see [`KafkaSource::rejoin_if_stranded`].
+    empty_since: Option<Instant>,
+    rejoined: bool,
 }
 
 impl KafkaSource {
@@ -138,16 +161,16 @@ impl KafkaSource {
         base.set("group.id", group);
         let mut defaults: Vec<(&str, &str)> = overrides.to_vec();
         for d in [
-                // Offsets are committed by the driver only after outputs are acknowledged.
-                ("enable.auto.commit", "false"),
-                ("enable.auto.offset.store", "false"),
-                ("auto.offset.reset", "earliest"),
-                // tansu (CI's broker) only completes group joins with a short poll interval;
-                // the driver polls at least every batch, so this is safe for Kafka too.
-                ("max.poll.interval.ms", "7000"),
-                ("session.timeout.ms", "6000"),
-                ("partition.assignment.strategy", "range"),
-            ] {
+            // Offsets are committed by the driver only after outputs are acknowledged.
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+            ("auto.offset.reset", "earliest"),
+            // tansu (CI's broker) only completes group joins with a short poll interval;
+            // the driver polls at least every batch, so this is safe for Kafka too.
+            ("max.poll.interval.ms", "7000"),
+            ("session.timeout.ms", "6000"),
+            ("partition.assignment.strategy", "range"),
+        ] {
             if !defaults.iter().any(|(k, _)| *k == d.0) {
                 defaults.push(d);
             }
@@ -160,7 +183,36 @@ impl KafkaSource {
             consumer: Arc::new(consumer),
             recorder,
             group: group.to_string(),
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            empty_since: None,
+            rejoined: false,
         })
+    }
+}
+
+/// How long a member that joined with an empty assignment waits before rejoining once.
+const STRANDED_REJOIN_AFTER: Duration = Duration::from_secs(8);
+
+impl KafkaSource {
+    /// tansu 0.6 (CI's broker) hands a member that joins while a crashed member's session is
+    /// still alive an empty assignment and never rebalances it afterwards; Kafka would. So a
+    /// member that started with nothing rejoins once, after the crashed member's session has
+    /// expired. On Kafka this costs at most one extra rebalance at start-up.
+    fn rejoin_if_stranded(&mut self) {
+        let stranded = self
+            .empty_since
+            .is_some_and(|t| t.elapsed() >= STRANDED_REJOIN_AFTER);
+        if !stranded || self.rejoined {
+            return;
+        }
+        self.rejoined = true;
+        self.empty_since = None;
+        tracing::info!(group = %self.group, "joined with no partitions; rejoining once");
+        self.consumer.unsubscribe();
+        let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
+        if let Err(e) = self.consumer.subscribe(&topics) {
+            tracing::warn!(error = %e, "re-subscribing failed");
+        }
     }
 }
 
@@ -177,6 +229,7 @@ fn to_in_message(m: &rdkafka::message::BorrowedMessage<'_>) -> InMessage {
 
 impl Source for KafkaSource {
     async fn next_batch(&mut self, max: usize, linger: Duration) -> anyhow::Result<Polled> {
+        self.rejoin_if_stranded();
         let first = match tokio::time::timeout(linger, self.consumer.recv()).await {
             Err(_) => return Ok(Polled::Idle),
             Ok(Err(e)) => return Err(e.into()),
@@ -199,8 +252,24 @@ impl Source for KafkaSource {
     }
 
     async fn take_rebalance(&mut self) -> anyhow::Result<Option<Rebalance>> {
+        if self
+            .recorder
+            .assigned_any
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            let owns_nothing = self
+                .consumer
+                .assignment()
+                .map(|a| a.count() == 0)
+                .unwrap_or(false);
+            self.empty_since = owns_nothing.then(Instant::now);
+        }
         let (revoked, assigned) = {
-            let mut p = self.recorder.pending.lock().unwrap_or_else(|e| e.into_inner());
+            let mut p = self
+                .recorder
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             if p.0.is_empty() && p.1.is_empty() {
                 return Ok(None);
             }
@@ -224,7 +293,11 @@ impl Source for KafkaSource {
                     _ => None,
                 });
                 let checkpoint = elem.and_then(|e| Checkpoint::decode(e.metadata()));
-                Assigned { partition: p, committed_offset, checkpoint }
+                Assigned {
+                    partition: p,
+                    committed_offset,
+                    checkpoint,
+                }
             })
             .collect();
         Ok(Some(Rebalance { revoked, assigned }))
@@ -258,9 +331,11 @@ impl Source for KafkaSource {
         let consumer = self.consumer.clone();
         let lag = metrics.consumer_lag.clone();
         tokio::task::spawn_blocking(move || {
-            let Ok(assignment) = consumer.assignment() else { return };
-            let Ok(committed) =
-                consumer.committed_offsets(assignment.clone(), Timeout::After(Duration::from_secs(5)))
+            let Ok(assignment) = consumer.assignment() else {
+                return;
+            };
+            let Ok(committed) = consumer
+                .committed_offsets(assignment.clone(), Timeout::After(Duration::from_secs(5)))
             else {
                 return;
             };
@@ -336,4 +411,3 @@ impl Sink for KafkaSink {
         Ok(())
     }
 }
-

@@ -80,7 +80,12 @@ impl Source for MemorySource {
             revoked: vec![],
             assigned: topics
                 .into_iter()
-                .map(|topic| Assigned::fresh(PartitionId { topic, partition: 0 }))
+                .map(|topic| {
+                    Assigned::fresh(PartitionId {
+                        topic,
+                        partition: 0,
+                    })
+                })
                 .collect(),
         }))
     }

@@ -55,13 +55,21 @@ impl Metrics {
             "Records sent to a dead-letter topic",
             records_rejected.clone(),
         );
-        registry.register("rows_written", "Rows written to ClickHouse", rows_written.clone());
+        registry.register(
+            "rows_written",
+            "Rows written to ClickHouse",
+            rows_written.clone(),
+        );
         registry.register(
             "batch_seconds",
             "Processing latency of a batch, read to commit",
             batch_seconds.clone(),
         );
-        registry.register("consumer_lag", "Consumer lag in records", consumer_lag.clone());
+        registry.register(
+            "consumer_lag",
+            "Consumer lag in records",
+            consumer_lag.clone(),
+        );
         registry.register("events", "Stage events", events.clone());
         Self {
             registry: Arc::new(Mutex::new(registry)),

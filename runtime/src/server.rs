@@ -61,13 +61,20 @@ struct OpsState {
 
 async fn health_handler(State(s): State<OpsState>) -> impl IntoResponse {
     let (ready, body) = s.health.check().await;
-    let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, Json(body))
 }
 
 async fn metrics_handler(State(s): State<OpsState>) -> impl IntoResponse {
     (
-        [("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            "content-type",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         s.metrics.render(),
     )
 }
@@ -81,7 +88,11 @@ pub fn ops_router(health: Health, metrics: Metrics) -> Router {
 }
 
 /// Serves `router` until `shutdown` fires.
-pub async fn serve(addr: SocketAddr, router: Router, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn serve(
+    addr: SocketAddr,
+    router: Router,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;

@@ -23,7 +23,10 @@ impl ScriptedSource {
     /// `messages` in batches of `size`.
     pub fn new(messages: &[InMessage], size: usize) -> Self {
         Self {
-            batches: messages.chunks(size.max(1)).map(<[InMessage]>::to_vec).collect(),
+            batches: messages
+                .chunks(size.max(1))
+                .map(<[InMessage]>::to_vec)
+                .collect(),
             assignment: None,
             crash_when_done: None,
             commits: Arc::default(),
@@ -33,7 +36,11 @@ impl ScriptedSource {
 
     /// The last position committed.
     pub fn last_commit(commits: &Arc<Mutex<Vec<CommitPosition>>>) -> Option<CommitPosition> {
-        commits.lock().unwrap_or_else(|p| p.into_inner()).last().cloned()
+        commits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last()
+            .cloned()
     }
 }
 
@@ -80,7 +87,10 @@ impl CapturingSink {
 
 impl Sink for CapturingSink {
     async fn send(&self, records: Vec<OutRecord>) -> anyhow::Result<()> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend(records);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(records);
         Ok(())
     }
 }

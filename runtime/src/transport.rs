@@ -50,7 +50,11 @@ pub struct Assigned {
 impl Assigned {
     /// A partition with no previous progress.
     pub fn fresh(partition: PartitionId) -> Self {
-        Self { partition, committed_offset: None, checkpoint: None }
+        Self {
+            partition,
+            committed_offset: None,
+            checkpoint: None,
+        }
     }
 }
 

@@ -88,9 +88,15 @@ impl Warehouse {
         }
         let mut insert = self.db.insert::<T>(table).await?;
         for r in rows {
-            insert.write(r).await.with_context(|| format!("writing to {table}"))?;
+            insert
+                .write(r)
+                .await
+                .with_context(|| format!("writing to {table}"))?;
         }
-        insert.end().await.with_context(|| format!("inserting into {table}"))?;
+        insert
+            .end()
+            .await
+            .with_context(|| format!("inserting into {table}"))?;
         Ok(())
     }
 }

@@ -11,11 +11,17 @@ fn warehouse(db: &str) -> Option<Warehouse> {
     let url = std::env::var("CLOUDSAGE_CLICKHOUSE__URL").ok();
     let required = std::env::var("CLOUDSAGE_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
     let Some(url) = url else {
-        assert!(!required, "CLOUDSAGE_REQUIRE_SERVICES=1 but CLOUDSAGE_CLICKHOUSE__URL is not set");
+        assert!(
+            !required,
+            "CLOUDSAGE_REQUIRE_SERVICES=1 but CLOUDSAGE_CLICKHOUSE__URL is not set"
+        );
         eprintln!("SKIPPED: no ClickHouse configured");
         return None;
     };
-    let cfg = Config::from_toml(&format!("[clickhouse]\nurl = \"{url}\"\ndatabase = \"{db}\"")).unwrap();
+    let cfg = Config::from_toml(&format!(
+        "[clickhouse]\nurl = \"{url}\"\ndatabase = \"{db}\""
+    ))
+    .unwrap();
     Warehouse::from_config(&cfg.clickhouse)
 }
 
@@ -31,7 +37,12 @@ fn window(start: i64, score: f64) -> ScoredWindow {
         window_start_ms: start,
         window_end_ms: start + 60_000,
         score,
-        factors: vec![Factor { name: "error_rate".into(), value: score / 500.0, points: score, max_points: 100.0 }],
+        factors: vec![Factor {
+            name: "error_rate".into(),
+            value: score / 500.0,
+            points: score,
+            max_points: 100.0,
+        }],
         labels: vec!["High Error Rate".into()],
         top_factors: vec!["error_rate".into()],
         event_count: 100,
@@ -46,10 +57,23 @@ async fn migrations_apply_once_and_are_recorded() {
     let db = db_name("migrate");
     let Some(wh) = warehouse(&db) else { return };
     assert_eq!(wh.migrate().await.unwrap(), vec![1, 2]);
-    assert_eq!(wh.migrate().await.unwrap(), Vec::<u32>::new(), "second run applies nothing");
-    let n: u64 = wh.client().query("SELECT count() FROM schema_migrations").fetch_one().await.unwrap();
+    assert_eq!(
+        wh.migrate().await.unwrap(),
+        Vec::<u32>::new(),
+        "second run applies nothing"
+    );
+    let n: u64 = wh
+        .client()
+        .query("SELECT count() FROM schema_migrations")
+        .fetch_one()
+        .await
+        .unwrap();
     assert_eq!(n, 2);
-    wh.client().query(&format!("DROP DATABASE {db}")).execute().await.unwrap();
+    wh.client()
+        .query(&format!("DROP DATABASE {db}"))
+        .execute()
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -97,8 +121,17 @@ async fn replayed_writes_leave_the_same_results() {
     assert_eq!(once, "2/105");
     assert_eq!(thrice, once);
     for table in ["alerts", "notifications"] {
-        let n: u64 = wh.client().query(&format!("SELECT count() FROM {table} FINAL")).fetch_one().await.unwrap();
+        let n: u64 = wh
+            .client()
+            .query(&format!("SELECT count() FROM {table} FINAL"))
+            .fetch_one()
+            .await
+            .unwrap();
         assert_eq!(n, 1, "{table}");
     }
-    wh.client().query(&format!("DROP DATABASE {db}")).execute().await.unwrap();
+    wh.client()
+        .query(&format!("DROP DATABASE {db}"))
+        .execute()
+        .await
+        .unwrap();
 }

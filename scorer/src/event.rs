@@ -26,9 +26,17 @@ impl Event {
             .find_map(|k| raw.fields.get(*k))
             .and_then(|v| logparse::map_level_name(v));
         let severity = from_fields.or_else(|| raw.line.as_deref().and_then(logparse::detect_level));
-        let line_time = || raw.line.as_deref().and_then(|l| parse_prefix(l.trim_start(), time)).map(|(t, _)| t);
+        let line_time = || {
+            raw.line
+                .as_deref()
+                .and_then(|l| parse_prefix(l.trim_start(), time))
+                .map(|(t, _)| t)
+        };
         Event {
-            time_ms: raw.event_time_ms.or_else(line_time).unwrap_or(raw.received_at_ms),
+            time_ms: raw
+                .event_time_ms
+                .or_else(line_time)
+                .unwrap_or(raw.received_at_ms),
             project: raw.project,
             service: raw.service,
             severity,
@@ -64,7 +72,9 @@ mod tests {
         }
     }
 
-    const TC: TimeConfig = TimeConfig { reference_year: 2026 };
+    const TC: TimeConfig = TimeConfig {
+        reference_year: 2026,
+    };
 
     fn from(r: RawLog) -> Event {
         Event::from_raw(r, &TC)

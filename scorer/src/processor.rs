@@ -2,12 +2,12 @@
 //! publishing and storing closed windows.
 
 use crate::event::Event;
-use logparse::timestamp::TimeConfig;
 use crate::window::{Added, PartitionWindows, WindowConfig};
 use cloudsage_runtime::config::ScorerConfig;
 use cloudsage_runtime::{InMessage, Outputs, PartitionId, Processor, TableRow};
 use cloudsage_schemas::topics::{LOGS_RAW, WINDOWS_SCORED};
 use cloudsage_schemas::{decode_raw_log, Message as _, RawDefaults, RawLog, ScoredWindow};
+use logparse::timestamp::TimeConfig;
 use std::collections::HashMap;
 
 pub struct ScorerProcessor {
@@ -40,7 +40,11 @@ impl ScorerProcessor {
 
     fn emit_closed(&mut self, out: &mut Outputs) {
         for w in self.closed.drain(..) {
-            out.publish(WINDOWS_SCORED, format!("{}/{}", w.project, w.service), w.encode());
+            out.publish(
+                WINDOWS_SCORED,
+                format!("{}/{}", w.project, w.service),
+                w.encode(),
+            );
             out.store(TableRow::RiskWindow(w));
         }
     }
@@ -75,7 +79,9 @@ impl Processor for ScorerProcessor {
             project: project.unwrap_or_else(|| self.default_project.clone()),
             service: service.unwrap_or_else(|| self.default_service.clone()),
             source: "kafka".into(),
-            received_at_ms: msg.timestamp_ms.unwrap_or_else(cloudsage_runtime::driver::now_ms),
+            received_at_ms: msg
+                .timestamp_ms
+                .unwrap_or_else(cloudsage_runtime::driver::now_ms),
         };
         decode_raw_log(&msg.payload, &defaults).map_err(|e| e.to_string())
     }
@@ -104,15 +110,20 @@ impl Processor for ScorerProcessor {
     }
 
     fn retained_offset(&self, p: &PartitionId) -> Option<i64> {
-        self.partitions.get(p).and_then(PartitionWindows::retained_offset)
+        self.partitions
+            .get(p)
+            .and_then(PartitionWindows::retained_offset)
     }
 
     fn checkpoint(&self, p: &PartitionId) -> Option<String> {
-        self.partitions.get(p).and_then(|pw| pw.checkpoint(&self.cfg))
+        self.partitions
+            .get(p)
+            .and_then(|pw| pw.checkpoint(&self.cfg))
     }
 
     fn restore(&mut self, p: &PartitionId, checkpoint: &str) {
-        self.partitions.insert(p.clone(), PartitionWindows::restore(checkpoint));
+        self.partitions
+            .insert(p.clone(), PartitionWindows::restore(checkpoint));
     }
 
     fn forget(&mut self, p: &PartitionId) {
@@ -126,7 +137,10 @@ mod tests {
 
     #[test]
     fn series_key_convention() {
-        assert_eq!(series_from_key(Some(b"shop/api")), (Some("shop".into()), Some("api".into())));
+        assert_eq!(
+            series_from_key(Some(b"shop/api")),
+            (Some("shop".into()), Some("api".into()))
+        );
         assert_eq!(series_from_key(Some(b"api")), (None, Some("api".into())));
         assert_eq!(series_from_key(None), (None, None));
     }

@@ -67,7 +67,12 @@ mod tests {
 
     #[test]
     fn worked_example_from_the_docs() {
-        let a = assess(&WindowCounts { events: 200, errors: 16, warnings: 8, late: 0 });
+        let a = assess(&WindowCounts {
+            events: 200,
+            errors: 16,
+            warnings: 8,
+            late: 0,
+        });
         assert_eq!(a.score, 50.0);
         assert_eq!(a.labels, vec!["High Error Rate"]);
         assert_eq!(a.top_factors, vec!["error_rate"]);
@@ -75,9 +80,21 @@ mod tests {
 
     #[test]
     fn calm_and_saturated_windows() {
-        assert_eq!(assess(&WindowCounts { events: 100, ..Default::default() }).score, 0.0);
+        assert_eq!(
+            assess(&WindowCounts {
+                events: 100,
+                ..Default::default()
+            })
+            .score,
+            0.0
+        );
         assert_eq!(assess(&WindowCounts::default()).score, 0.0);
-        let storm = assess(&WindowCounts { events: 10, errors: 9, warnings: 0, late: 0 });
+        let storm = assess(&WindowCounts {
+            events: 10,
+            errors: 9,
+            warnings: 0,
+            late: 0,
+        });
         assert_eq!(storm.score, 100.0);
     }
 }

@@ -1,10 +1,9 @@
-//! Event-time tumbling windows per (project, service), with one watermark per input
-//! partition (a series lives in one partition: `logs.raw` is keyed by `project/service`).
-//!
-//! The watermark of a partition is the newest event time seen minus the allowed lateness (or
-//! further, after an idle flush). A window `[start, start + size)` closes once its end is at or
-//! below the watermark; an event for a closed window is late: it is counted (in the next
-//! window of its series and in a metric), never silently dropped.
+//! Event-time tumbling windows per (project, service), each series with its own watermark:
+//! the newest event time seen for the series minus the allowed lateness (or further, after an
+//! idle flush). A window `[start, start + size)` closes once its end is at or below the
+//! series' watermark; an event for a closed window is late: it is counted (in the series'
+//! next window and in a metric), never silently dropped. One series' timestamps never make
+//! another's events late, so a backfilled file and live traffic can share a partition.
 
 use crate::event::Event;
 use crate::score::{assess, WindowCounts};
@@ -18,8 +17,7 @@ pub struct WindowConfig {
     pub idle_flush_ms: i64,
 }
 
-/// Series key + window start. Ordered, so windows closing together are emitted in a stable order.
-type WindowKey = (String, String, i64);
+type SeriesKey = (String, String);
 
 #[derive(Debug, Default, Clone)]
 struct OpenWindow {
@@ -28,18 +26,41 @@ struct OpenWindow {
     first_offset: i64,
 }
 
-/// The windows of one input partition.
+/// One series' windows and watermark.
 #[derive(Debug, Default, Clone)]
-pub struct PartitionWindows {
+struct Series {
     max_event_ms: Option<i64>,
     /// Windows ending at or before this were emitted (idle flush, or a restored checkpoint).
     closed_until_ms: i64,
-    /// Events at or before this were handled by a previous owner (restored checkpoint).
+    /// Windows ending at or before this were emitted by a previous owner (restored checkpoint).
     restored_until_ms: i64,
-    open: BTreeMap<WindowKey, OpenWindow>,
-    /// Late events waiting to be reported with their series' next window.
-    late: HashMap<(String, String), i64>,
+    open: BTreeMap<i64, OpenWindow>,
+    /// Late events waiting to be reported with the series' next window.
+    late: i64,
     last_activity_ms: i64,
+}
+
+impl Series {
+    fn restored(watermark_ms: i64) -> Series {
+        Series {
+            closed_until_ms: watermark_ms,
+            restored_until_ms: watermark_ms,
+            ..Default::default()
+        }
+    }
+
+    fn watermark_ms(&self, cfg: &WindowConfig) -> i64 {
+        let from_events = self
+            .max_event_ms
+            .map_or(i64::MIN, |m| m.saturating_sub(cfg.allowed_lateness_ms));
+        from_events.max(self.closed_until_ms)
+    }
+}
+
+/// The windows of one input partition.
+#[derive(Debug, Default, Clone)]
+pub struct PartitionWindows {
+    series: HashMap<SeriesKey, Series>,
 }
 
 /// What adding an event did.
@@ -52,14 +73,6 @@ pub enum Added {
 }
 
 impl PartitionWindows {
-    /// The watermark: windows ending at or before it are closed.
-    pub fn watermark_ms(&self, cfg: &WindowConfig) -> i64 {
-        let from_events = self
-            .max_event_ms
-            .map_or(i64::MIN, |m| m.saturating_sub(cfg.allowed_lateness_ms));
-        from_events.max(self.closed_until_ms)
-    }
-
     /// Adds one event read at `offset`; windows it closes are appended to `closed`.
     pub fn add(
         &mut self,
@@ -69,116 +82,173 @@ impl PartitionWindows {
         now_ms: i64,
         closed: &mut Vec<ScoredWindow>,
     ) -> Added {
-        self.last_activity_ms = now_ms;
         let start = event.time_ms.div_euclid(cfg.size_ms) * cfg.size_ms;
         let end = start.saturating_add(cfg.size_ms);
-        let outcome = if end <= self.restored_until_ms {
+        let (is_error, is_warning) = (event.is_error(), event.is_warning());
+        let key = (event.project, event.service);
+        let s = self.series.entry(key.clone()).or_default();
+        s.last_activity_ms = now_ms;
+        let outcome = if end <= s.restored_until_ms {
             Added::AlreadyEmitted
-        } else if end <= self.watermark_ms(cfg) {
-            *self
-                .late
-                .entry((event.project.clone(), event.service.clone()))
-                .or_default() += 1;
+        } else if end <= s.watermark_ms(cfg) {
+            s.late += 1;
             Added::Late
         } else {
-            let is_error = event.is_error();
-            let is_warning = event.is_warning();
-            let w = self
-                .open
-                .entry((event.project, event.service, start))
-                .or_insert_with(|| OpenWindow {
-                    counts: WindowCounts::default(),
-                    first_offset: offset,
-                });
+            let w = s.open.entry(start).or_insert_with(|| OpenWindow {
+                counts: WindowCounts::default(),
+                first_offset: offset,
+            });
             w.counts.events += 1;
             w.counts.errors += i64::from(is_error);
             w.counts.warnings += i64::from(is_warning);
             Added::Counted
         };
         if outcome != Added::AlreadyEmitted {
-            self.max_event_ms = Some(self.max_event_ms.map_or(event.time_ms, |m| m.max(event.time_ms)));
-            self.close_until(cfg, self.watermark_ms(cfg), closed);
+            s.max_event_ms = Some(
+                s.max_event_ms
+                    .map_or(event.time_ms, |m| m.max(event.time_ms)),
+            );
+            let watermark = s.watermark_ms(cfg);
+            close_until(cfg, &key, s, watermark, closed);
         }
         outcome
     }
 
-    fn close_until(&mut self, cfg: &WindowConfig, watermark: i64, closed: &mut Vec<ScoredWindow>) {
-        let ready: Vec<WindowKey> = self
-            .open
-            .keys()
-            .filter(|(_, _, start)| start.saturating_add(cfg.size_ms) <= watermark)
-            .cloned()
+    /// Closes the open windows of every series quiet for `idle_flush_ms` (processing time).
+    pub fn flush_if_idle(
+        &mut self,
+        cfg: &WindowConfig,
+        now_ms: i64,
+        closed: &mut Vec<ScoredWindow>,
+    ) {
+        let mut keys: Vec<&SeriesKey> = self
+            .series
+            .iter()
+            .filter(|(_, s)| {
+                !s.open.is_empty() && now_ms.saturating_sub(s.last_activity_ms) >= cfg.idle_flush_ms
+            })
+            .map(|(k, _)| k)
             .collect();
-        for key in ready {
-            if let Some(w) = self.open.remove(&key) {
-                closed.push(self.finish_window(cfg, key, w));
+        keys.sort();
+        let keys: Vec<SeriesKey> = keys.into_iter().cloned().collect();
+        for key in keys {
+            if let Some(s) = self.series.get_mut(&key) {
+                flush_series(cfg, &key, s, closed);
             }
         }
     }
 
-    fn finish_window(&mut self, cfg: &WindowConfig, key: WindowKey, w: OpenWindow) -> ScoredWindow {
-        let (project, service, start) = key;
-        let mut counts = w.counts;
-        counts.late = self
-            .late
-            .remove(&(project.clone(), service.clone()))
-            .unwrap_or(0);
-        let a = assess(&counts);
-        ScoredWindow {
-            window_id: stable_id(&[&project, &service, &start.to_string(), &cfg.size_ms.to_string()]),
-            window_start_ms: start,
-            window_end_ms: start + cfg.size_ms,
-            score: a.score,
-            factors: a.factors,
-            labels: a.labels,
-            top_factors: a.top_factors,
-            event_count: counts.events,
-            error_count: counts.errors,
-            warn_count: counts.warnings,
-            late_count: counts.late,
-            project,
-            service,
-        }
-    }
-
-    /// Closes every open window if the partition has been quiet for `idle_flush_ms`.
-    pub fn flush_if_idle(&mut self, cfg: &WindowConfig, now_ms: i64, closed: &mut Vec<ScoredWindow>) {
-        if !self.open.is_empty() && now_ms.saturating_sub(self.last_activity_ms) >= cfg.idle_flush_ms {
-            self.flush_all(cfg, closed);
-        }
-    }
-
-    /// Closes every open window (end of input, idle partition).
+    /// Closes every open window (end of input).
     pub fn flush_all(&mut self, cfg: &WindowConfig, closed: &mut Vec<ScoredWindow>) {
-        let horizon = self
-            .open
-            .keys()
-            .map(|(_, _, s)| s.saturating_add(cfg.size_ms))
-            .max()
-            .unwrap_or(self.closed_until_ms);
-        self.close_until(cfg, i64::MAX, closed);
-        self.closed_until_ms = self.closed_until_ms.max(horizon);
+        let mut keys: Vec<SeriesKey> = self.series.keys().cloned().collect();
+        keys.sort();
+        for key in keys {
+            if let Some(s) = self.series.get_mut(&key) {
+                flush_series(cfg, &key, s, closed);
+            }
+        }
     }
 
     /// Lowest offset still needed to rebuild the open windows.
     pub fn retained_offset(&self) -> Option<i64> {
-        self.open.values().map(|w| w.first_offset).min()
+        self.series
+            .values()
+            .flat_map(|s| s.open.values().map(|w| w.first_offset))
+            .min()
     }
 
-    /// Checkpoint: the watermark (everything at or before it has been emitted).
+    /// Checkpoint: each series' watermark (its windows ending at or before it were emitted),
+    /// as JSON `[[project, service, watermark_ms], …]`.
     pub fn checkpoint(&self, cfg: &WindowConfig) -> Option<String> {
-        let wm = self.watermark_ms(cfg);
-        (wm > i64::MIN).then(|| wm.to_string())
+        let mut entries: Vec<(&str, &str, i64)> = self
+            .series
+            .iter()
+            .map(|((p, s), st)| (p.as_str(), s.as_str(), st.watermark_ms(cfg)))
+            .filter(|(_, _, wm)| *wm > i64::MIN)
+            .collect();
+        if entries.is_empty() {
+            return None;
+        }
+        entries.sort();
+        serde_json::to_string(&entries).ok()
     }
 
-    /// Restores a checkpoint written by a previous owner.
+    /// Restores a checkpoint written by a previous owner. Unreadable checkpoints restore
+    /// nothing (the partition is then replayed as if new: at-least-once still holds).
     pub fn restore(checkpoint: &str) -> PartitionWindows {
-        let wm = checkpoint.trim().parse::<i64>().unwrap_or(i64::MIN);
+        let entries: Vec<(String, String, i64)> =
+            serde_json::from_str(checkpoint).unwrap_or_default();
         PartitionWindows {
-            closed_until_ms: wm,
-            restored_until_ms: wm,
-            ..Default::default()
+            series: entries
+                .into_iter()
+                .map(|(p, s, wm)| ((p, s), Series::restored(wm)))
+                .collect(),
         }
+    }
+}
+
+fn close_until(
+    cfg: &WindowConfig,
+    key: &SeriesKey,
+    s: &mut Series,
+    watermark: i64,
+    closed: &mut Vec<ScoredWindow>,
+) {
+    while let Some((&start, _)) = s.open.first_key_value() {
+        if start.saturating_add(cfg.size_ms) > watermark {
+            break;
+        }
+        if let Some(w) = s.open.remove(&start) {
+            let late = std::mem::take(&mut s.late);
+            closed.push(finish_window(cfg, key, start, w, late));
+        }
+    }
+}
+
+fn flush_series(
+    cfg: &WindowConfig,
+    key: &SeriesKey,
+    s: &mut Series,
+    closed: &mut Vec<ScoredWindow>,
+) {
+    let horizon = s
+        .open
+        .keys()
+        .next_back()
+        .map_or(s.closed_until_ms, |start| start.saturating_add(cfg.size_ms));
+    close_until(cfg, key, s, i64::MAX, closed);
+    s.closed_until_ms = s.closed_until_ms.max(horizon);
+}
+
+fn finish_window(
+    cfg: &WindowConfig,
+    (project, service): &SeriesKey,
+    start: i64,
+    w: OpenWindow,
+    late: i64,
+) -> ScoredWindow {
+    let mut counts = w.counts;
+    counts.late = late;
+    let a = assess(&counts);
+    ScoredWindow {
+        window_id: stable_id(&[
+            project,
+            service,
+            &start.to_string(),
+            &cfg.size_ms.to_string(),
+        ]),
+        project: project.clone(),
+        service: service.clone(),
+        window_start_ms: start,
+        window_end_ms: start + cfg.size_ms,
+        score: a.score,
+        factors: a.factors,
+        labels: a.labels,
+        top_factors: a.top_factors,
+        event_count: counts.events,
+        error_count: counts.errors,
+        warn_count: counts.warnings,
+        late_count: counts.late,
     }
 }
 
@@ -227,10 +297,28 @@ mod tests {
         pw.add(&CFG, ev("a", 1_000, None), 0, 0, &mut out);
         pw.add(&CFG, ev("a", 75_000, None), 1, 0, &mut out);
         assert_eq!(out.len(), 1);
-        assert_eq!(pw.add(&CFG, ev("a", 2_000, None), 2, 0, &mut out), Added::Late);
+        assert_eq!(
+            pw.add(&CFG, ev("a", 2_000, None), 2, 0, &mut out),
+            Added::Late
+        );
         pw.flush_all(&CFG, &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!((out[1].event_count, out[1].late_count), (1, 1));
+    }
+
+    #[test]
+    fn series_have_independent_watermarks() {
+        // A backfill of old events next to live traffic in the same partition.
+        let mut pw = PartitionWindows::default();
+        let mut out = vec![];
+        pw.add(&CFG, ev("live", 10_000_000, None), 0, 0, &mut out);
+        assert_eq!(
+            pw.add(&CFG, ev("old", 1_000, None), 1, 0, &mut out),
+            Added::Counted
+        );
+        pw.add(&CFG, ev("old", 80_000, None), 2, 0, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].service, "old");
     }
 
     #[test]
@@ -238,7 +326,10 @@ mod tests {
         let mut pw = PartitionWindows::default();
         let mut out = vec![];
         pw.add(&CFG, ev("a", 61_000, None), 0, 0, &mut out);
-        assert_eq!(pw.add(&CFG, ev("a", 55_000, None), 1, 0, &mut out), Added::Counted);
+        assert_eq!(
+            pw.add(&CFG, ev("a", 55_000, None), 1, 0, &mut out),
+            Added::Counted
+        );
     }
 
     #[test]
@@ -252,7 +343,10 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(pw.retained_offset(), None);
         // The flushed window must not be reopened by an in-lateness straggler.
-        assert_eq!(pw.add(&CFG, ev("a", 2_000, None), 1, 200, &mut out), Added::Late);
+        assert_eq!(
+            pw.add(&CFG, ev("a", 2_000, None), 1, 200, &mut out),
+            Added::Late
+        );
     }
 
     #[test]
@@ -260,7 +354,12 @@ mod tests {
         // First owner: service a closes window 0, service b keeps window 60 s open.
         let mut first = PartitionWindows::default();
         let mut out = vec![];
-        let events = [ev("a", 1_000, None), ev("b", 61_000, None), ev("a", 75_000, None), ev("b", 62_000, None)];
+        let events = [
+            ev("a", 1_000, None),
+            ev("b", 61_000, None),
+            ev("a", 75_000, None),
+            ev("b", 62_000, None),
+        ];
         for (i, e) in events.iter().enumerate() {
             first.add(&CFG, e.clone(), i as i64, 0, &mut out);
         }
@@ -279,6 +378,12 @@ mod tests {
         second.flush_all(&CFG, &mut replay_out);
         // Both owners finish the same remaining windows with the same content.
         assert_eq!(out[1..].to_vec(), replay_out);
+    }
+
+    #[test]
+    fn unreadable_checkpoints_restore_nothing() {
+        assert!(PartitionWindows::restore("garbage").series.is_empty());
+        assert!(PartitionWindows::restore("").series.is_empty());
     }
 
     #[test]

@@ -17,21 +17,32 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 fn partition() -> PartitionId {
-    PartitionId { topic: LOGS_RAW.into(), partition: 0 }
+    PartitionId {
+        topic: LOGS_RAW.into(),
+        partition: 0,
+    }
 }
 
 /// Interleaved services; the quiet one keeps its windows open while the busy one closes many.
 fn messages() -> Vec<InMessage> {
     let mut out = vec![];
     for i in 0..600i64 {
-        let (service, t) = if i % 10 == 0 { ("quiet", i * 1000) } else { ("busy", i * 1000 + 7) };
+        let (service, t) = if i % 10 == 0 {
+            ("quiet", i * 1000)
+        } else {
+            ("busy", i * 1000 + 7)
+        };
         let level = if i % 7 == 0 { "ERROR" } else { "INFO" };
         out.push(InMessage {
             topic: LOGS_RAW.into(),
             partition: 0,
             offset: i,
             key: Some(format!("p/{service}").into_bytes()),
-            payload: format!(r#"{{"timestamp":{},"level":"{level}","msg":"m{i}"}}"#, 1_700_000_000_000i64 + t).into_bytes(),
+            payload: format!(
+                r#"{{"timestamp":{},"level":"{level}","msg":"m{i}"}}"#,
+                1_700_000_000_000i64 + t
+            )
+            .into_bytes(),
             timestamp_ms: Some(0),
         });
     }
@@ -62,11 +73,7 @@ async fn run(source: ScriptedSource, shutdown: CancellationToken) -> Vec<ScoredW
 #[tokio::test]
 async fn stop_and_resume_emits_each_window_exactly_once() {
     let msgs = messages();
-    let whole = run(
-        ScriptedSource::new(&msgs, 50),
-        CancellationToken::new(),
-    )
-    .await;
+    let whole = run(ScriptedSource::new(&msgs, 50), CancellationToken::new()).await;
     assert!(whole.len() > 15, "{}", whole.len());
 
     for crash_after in [3usize, 7, 11] {
@@ -74,7 +81,10 @@ async fn stop_and_resume_emits_each_window_exactly_once() {
         let shutdown = CancellationToken::new();
         let first = run(
             ScriptedSource {
-                assignment: Some(Rebalance { revoked: vec![], assigned: vec![Assigned::fresh(partition())] }),
+                assignment: Some(Rebalance {
+                    revoked: vec![],
+                    assigned: vec![Assigned::fresh(partition())],
+                }),
                 crash_when_done: Some(shutdown.clone()),
                 commits: first_commits.clone(),
                 ..ScriptedSource::new(&msgs[..crash_after * 50], 50)
@@ -83,14 +93,21 @@ async fn stop_and_resume_emits_each_window_exactly_once() {
         )
         .await;
         let last = ScriptedSource::last_commit(&first_commits).expect("a commit");
-        assert!(last.offset < (crash_after * 50) as i64, "the open quiet window pins the offset");
+        assert!(
+            last.offset < (crash_after * 50) as i64,
+            "the open quiet window pins the offset"
+        );
         assert_eq!(last.checkpoint.done, (crash_after * 50) as i64);
 
         let second = run(
             ScriptedSource {
                 assignment: Some(Rebalance {
                     revoked: vec![],
-                    assigned: vec![Assigned { partition: partition(), committed_offset: Some(last.offset), checkpoint: Some(Checkpoint::decode(&last.checkpoint.encode()).unwrap()) }],
+                    assigned: vec![Assigned {
+                        partition: partition(),
+                        committed_offset: Some(last.offset),
+                        checkpoint: Some(Checkpoint::decode(&last.checkpoint.encode()).unwrap()),
+                    }],
                 }),
                 ..ScriptedSource::new(&msgs[last.offset as usize..], 50)
             },

@@ -44,9 +44,13 @@ pub fn unique(prefix: &str) -> String {
 /// Path of a workspace binary (cargo builds every package's binaries for `cargo test --workspace`).
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap(); // target/<profile>/deps/.. 
+    let dir = exe.parent().unwrap().parent().unwrap(); // target/<profile>/deps/..
     let path = dir.join(name);
-    assert!(path.exists(), "{} not built: run `cargo build --workspace` first", path.display());
+    assert!(
+        path.exists(),
+        "{} not built: run `cargo build --workspace` first",
+        path.display()
+    );
     path
 }
 
@@ -75,7 +79,11 @@ pub fn spawn_stage(name: &str, config: &std::path::Path) -> Stage {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Receives webhook posts and records their JSON bodies.
@@ -87,11 +95,16 @@ pub struct WebhookReceiver {
 impl WebhookReceiver {
     pub async fn start() -> (WebhookReceiver, SocketAddr) {
         let r = WebhookReceiver::default();
-        async fn hook(State(r): State<WebhookReceiver>, Json(body): Json<serde_json::Value>) -> StatusCode {
+        async fn hook(
+            State(r): State<WebhookReceiver>,
+            Json(body): Json<serde_json::Value>,
+        ) -> StatusCode {
             r.bodies.lock().unwrap().push(body);
             StatusCode::OK
         }
-        let app = Router::new().route("/hook", post(hook)).with_state(r.clone());
+        let app = Router::new()
+            .route("/hook", post(hook))
+            .with_state(r.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });

@@ -27,7 +27,10 @@ async fn main() -> anyhow::Result<()> {
         default_service: config.ingestor.default_service.clone(),
         metrics: metrics.clone(),
     });
-    let health = Health { broker: Some(sink.clone()), warehouse: Warehouse::from_config(&config.clickhouse) };
+    let health = Health {
+        broker: Some(sink.clone()),
+        warehouse: Warehouse::from_config(&config.clickhouse),
+    };
     let app = router(state).merge(ops_router(health, metrics));
     serve(listen_address(&config, 8080), app, shutdown).await?;
     sink.flush();

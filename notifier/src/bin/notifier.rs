@@ -25,7 +25,14 @@ async fn main() -> anyhow::Result<()> {
         metrics.clone(),
         shutdown.clone(),
     );
-    let deliver = run_kafka_stage(&config, DeliveryProcessor, receivers, None, metrics, shutdown.clone());
+    let deliver = run_kafka_stage(
+        &config,
+        DeliveryProcessor,
+        receivers,
+        None,
+        metrics,
+        shutdown.clone(),
+    );
     let (a, b) = tokio::join!(evaluate, deliver);
     a.and(b)
 }
