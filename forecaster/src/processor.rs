@@ -9,11 +9,14 @@ use cloudsage_schemas::topics::{FORECASTS, WINDOWS_SCORED};
 use cloudsage_schemas::{Message as _, ScoredWindow};
 use std::collections::{HashMap, VecDeque};
 
+/// A series' recent windows, each with the input offset it came from, oldest first.
+type History = VecDeque<(i64, ScoredWindow)>;
+
 pub struct ForecasterProcessor {
     horizon_hours: u32,
     history_windows: usize,
     /// Per input partition, per series: recent windows with the offsets they came from.
-    series: HashMap<PartitionId, HashMap<(String, String), VecDeque<(i64, ScoredWindow)>>>,
+    series: HashMap<PartitionId, HashMap<(String, String), History>>,
 }
 
 impl ForecasterProcessor {

@@ -365,6 +365,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's signature
     fn environment_overrides_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("c.toml", "[kafka]\nbrokers = \"file:9092\"")?;

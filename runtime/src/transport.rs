@@ -104,6 +104,12 @@ pub trait Sink: Send + Sync {
     fn send(&self, records: Vec<OutRecord>) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
+impl<T: Sink> Sink for std::sync::Arc<T> {
+    fn send(&self, records: Vec<OutRecord>) -> impl Future<Output = anyhow::Result<()>> + Send {
+        (**self).send(records)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,11 +123,5 @@ mod tests {
         assert_eq!(Checkpoint::decode(&c.encode()), Some(c));
         assert_eq!(Checkpoint::decode(""), None);
         assert_eq!(Checkpoint::decode("{\"x\":1}"), None);
-    }
-}
-
-impl<T: Sink> Sink for std::sync::Arc<T> {
-    fn send(&self, records: Vec<OutRecord>) -> impl Future<Output = anyhow::Result<()>> + Send {
-        (**self).send(records)
     }
 }
