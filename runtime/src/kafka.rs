@@ -327,31 +327,27 @@ impl Source for KafkaSource {
         Some(self.group.clone())
     }
 
+    /// Lag = the partition's high watermark minus this consumer's position (the next offset
+    /// it will read), per assigned partition.
     fn report_lag(&self, metrics: &Metrics) {
         let consumer = self.consumer.clone();
         let lag = metrics.consumer_lag.clone();
         tokio::task::spawn_blocking(move || {
-            let Ok(assignment) = consumer.assignment() else {
+            let Ok(position) = consumer.position() else {
                 return;
             };
-            let Ok(committed) = consumer
-                .committed_offsets(assignment.clone(), Timeout::After(Duration::from_secs(5)))
-            else {
-                return;
-            };
-            for e in assignment.elements() {
+            for e in position.elements() {
+                let Offset::Offset(at) = e.offset() else {
+                    continue;
+                };
                 let Ok((_, high)) =
                     consumer.fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(5))
                 else {
                     continue;
                 };
-                let done = committed
-                    .find_partition(e.topic(), e.partition())
-                    .and_then(|c| Checkpoint::decode(c.metadata()).map(|cp| cp.done))
-                    .unwrap_or(0);
                 let part = e.partition().to_string();
                 lag.get_or_create(&labels(&[("topic", e.topic()), ("partition", &part)]))
-                    .set((high - done).max(0));
+                    .set((high - at).max(0));
             }
         });
     }
