@@ -125,8 +125,14 @@ fn stages_run_real_binaries_and_healthchecks_probe_their_listen_port() {
 fn the_mounted_config_file_is_valid() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/cloudsage.toml");
     let c = Config::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap();
-    assert!(!c.ingestor.projects.is_empty(), "compose users need a token to send logs");
+    assert!(
+        !c.ingestor.projects.is_empty(),
+        "compose users need a token to send logs"
+    );
     let compose = compose();
     let mounted = serde_yaml::to_string(&compose["services"]["ingestor"]["volumes"]).unwrap();
-    assert!(mounted.contains("./deploy/cloudsage.toml:/etc/cloudsage/cloudsage.toml"), "{mounted}");
+    assert!(
+        mounted.contains("./deploy/cloudsage.toml:/etc/cloudsage/cloudsage.toml"),
+        "{mounted}"
+    );
 }

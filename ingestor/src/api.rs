@@ -1,14 +1,23 @@
-//! `POST /v1/logs`: authenticate, decode the body, produce to `logs.raw` (rejects to
-//! `logs.raw.dlq`), answer 202 with counts. Every error is a JSON body a person can act on.
+//! The HTTP adapter. `POST /v1/logs` (text, NDJSON, JSON, or a `multipart/form-data` file
+//! upload; optionally `Content-Encoding: gzip`) and `POST /v1/webhooks/<vendor>`: authenticate,
+//! rate-limit per project, decode, produce to `logs.raw` (rejects to `logs.raw.dlq`), answer
+//! 202 with counts. Every error is a JSON body (`{"error": "...", "status": N}`) a person can
+//! act on.
 
 use crate::auth::TokenTable;
-use crate::body::{parse_body, BodyFormat, Rejected};
-use axum::body::Body;
-use axum::extract::{Query, State};
+use crate::body::{parse_body, BodyFormat, Parsed, Rejected};
+use crate::encoding::{gunzip_limited, ContentEncoding, GunzipError};
+use crate::error::ApiError;
+use crate::multipart::{is_multipart, read_upload};
+use crate::ratelimit::{retry_after_secs, ProjectLimits};
+use crate::webhooks::{self, Outcome, Vendor};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use cloudsage_runtime::config::IngestorConfig;
 use cloudsage_runtime::driver::now_ms;
 use cloudsage_runtime::metrics::{labels, Metrics};
 use cloudsage_runtime::stage::OutRecord;
@@ -22,9 +31,39 @@ use std::sync::Arc;
 pub struct IngestState<S: Sink> {
     pub tokens: TokenTable,
     pub sink: S,
+    /// Largest body as sent (compressed, if it is).
     pub max_body_bytes: usize,
+    /// Largest body after `Content-Encoding: gzip` is undone.
+    pub max_decompressed_bytes: usize,
     pub default_service: String,
     pub metrics: Metrics,
+    /// Per-project request rate limits.
+    pub limits: ProjectLimits,
+    /// Client for confirming AWS SNS subscriptions; injectable so tests can use a local server.
+    pub http: reqwest::Client,
+    /// Hosts a `SubscribeURL` may point at (`.suffix` matches subdomains).
+    pub sns_confirm_hosts: Vec<String>,
+}
+
+impl<S: Sink> IngestState<S> {
+    /// The state for `[ingestor]`, producing to `sink`.
+    pub fn from_config(c: &IngestorConfig, sink: S, metrics: Metrics) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(c.webhooks.sns_confirm_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self {
+            tokens: TokenTable::from_config(c),
+            sink,
+            max_body_bytes: c.max_body_bytes,
+            max_decompressed_bytes: c.max_decompressed_bytes,
+            default_service: c.default_service.clone(),
+            metrics,
+            limits: ProjectLimits::from_config(c),
+            http,
+            sns_confirm_hosts: c.webhooks.sns_confirm_hosts.clone(),
+        })
+    }
 }
 
 /// The key of a `logs.raw` record: `project/service`, so a series stays in one partition.
@@ -65,79 +104,101 @@ pub fn rejected_records(project: &str, rejected: &[Rejected]) -> Vec<OutRecord> 
         .collect()
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(json!({ "error": message.into(), "status": status.as_u16() })),
-    )
-        .into_response()
-}
-
 #[derive(Debug, Deserialize)]
 pub struct LogsQuery {
     /// Service for lines that name none.
     service: Option<String>,
 }
 
-async fn post_logs<S: Sink + 'static>(
-    State(state): State<Arc<IngestState<S>>>,
-    Query(q): Query<LogsQuery>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let Some(project) = state
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The project of the request's token, if it is within its rate limit.
+fn authorize<S: Sink>(state: &IngestState<S>, headers: &HeaderMap) -> Result<String, ApiError> {
+    let project = state
         .tokens
-        .project_for(header("authorization"))
-        .map(str::to_string)
-    else {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "missing or unknown bearer token: send `Authorization: Bearer <token>` with a token from [ingestor.projects.<name>]",
-        );
-    };
-    let Some(format) = BodyFormat::from_content_type(header("content-type")) else {
-        return error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported Content-Type: use text/plain (one line per log), application/x-ndjson or application/json",
-        );
-    };
-    let bytes = match axum::body::to_bytes(body, state.max_body_bytes).await {
-        Ok(b) => b,
-        Err(_) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "body larger than {} bytes: split it into smaller requests",
-                    state.max_body_bytes
-                ),
+        .project_for(header(headers, "authorization"))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing or unknown bearer token: send `Authorization: Bearer <token>` with a token from [ingestor.projects.<name>]",
             )
-        }
-    };
-    let defaults = RawDefaults {
-        project: project.clone(),
-        service: q
-            .service
-            .or_else(|| header("x-service").map(str::to_string))
+        })?;
+    if let Err(wait) = state.limits.check(project) {
+        let secs = retry_after_secs(wait);
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "project {project:?} is over its request rate limit: retry after {secs} s, send fewer, larger requests, or raise [ingestor.rate_limit]"
+            ),
+        )
+        .with_retry_after(secs));
+    }
+    Ok(project.to_string())
+}
+
+/// The body, within the size caps, with its `Content-Encoding` undone.
+async fn read_body<S: Sink>(
+    state: &IngestState<S>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, ApiError> {
+    let encoding =
+        ContentEncoding::from_header(header(headers, "content-encoding")).ok_or_else(|| {
+            ApiError::unsupported(
+                "unsupported Content-Encoding: send the body uncompressed or with `Content-Encoding: gzip`",
+            )
+        })?;
+    let bytes = axum::body::to_bytes(body, state.max_body_bytes)
+        .await
+        .map_err(|_| {
+            ApiError::too_large(format!(
+                "body larger than {} bytes: split it into smaller requests",
+                state.max_body_bytes
+            ))
+        })?;
+    match encoding {
+        ContentEncoding::Identity => Ok(bytes),
+        ContentEncoding::Gzip => match gunzip_limited(&bytes, state.max_decompressed_bytes) {
+            Ok(plain) => Ok(Bytes::from(plain)),
+            Err(e @ GunzipError::TooLarge { .. }) => Err(ApiError::too_large(e.to_string())),
+            Err(e @ GunzipError::Invalid(_)) => Err(ApiError::bad_request(e.to_string())),
+        },
+    }
+}
+
+fn defaults<S: Sink>(
+    state: &IngestState<S>,
+    project: &str,
+    service: Option<String>,
+    headers: &HeaderMap,
+) -> RawDefaults {
+    RawDefaults {
+        project: project.to_string(),
+        service: service
+            .filter(|s| !s.is_empty())
+            .or_else(|| header(headers, "x-service").map(str::to_string))
             .unwrap_or_else(|| state.default_service.clone()),
         source: "http".into(),
         received_at_ms: now_ms(),
-    };
-    let parsed = match parse_body(format, &bytes, &defaults) {
-        Ok(p) => p,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
-    };
-    if parsed.records.is_empty() && parsed.rejected.is_empty() {
-        return error(StatusCode::BAD_REQUEST, "the body holds no log lines");
     }
+}
+
+/// Produces the records and rejects, and answers 202 with the counts.
+async fn deliver<S: Sink>(
+    state: &IngestState<S>,
+    project: &str,
+    parsed: Parsed,
+) -> Result<Response, ApiError> {
     let mut records = log_records(&parsed.records);
-    records.extend(rejected_records(&project, &parsed.rejected));
+    records.extend(rejected_records(project, &parsed.rejected));
     if let Err(e) = state.sink.send(records).await {
         tracing::error!(error = %e, "producing to logs.raw failed");
-        return error(
+        return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "the log broker is unavailable; retry later",
-        );
+        ));
     }
     state
         .metrics
@@ -155,7 +216,7 @@ async fn post_logs<S: Sink + 'static>(
         .take(20)
         .map(|r| json!({ "line": r.line, "reason": r.reason }))
         .collect();
-    (
+    Ok((
         StatusCode::ACCEPTED,
         Json(json!({
             "accepted": parsed.records.len(),
@@ -163,12 +224,171 @@ async fn post_logs<S: Sink + 'static>(
             "errors": errors,
         })),
     )
-        .into_response()
+        .into_response())
+}
+
+async fn post_logs<S: Sink + 'static>(
+    State(state): State<Arc<IngestState<S>>>,
+    Query(q): Query<LogsQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let project = authorize(&state, &headers)?;
+    let content_type = header(&headers, "content-type");
+    let multipart = is_multipart(content_type);
+    let format = if multipart {
+        BodyFormat::Text
+    } else {
+        BodyFormat::from_content_type(content_type).ok_or_else(|| {
+            ApiError::unsupported(
+                "unsupported Content-Type: use text/plain (one line per log), application/x-ndjson, application/json or multipart/form-data (field `file`)",
+            )
+        })?
+    };
+    let bytes = read_body(&state, &headers, body).await?;
+    let (bytes, service) = if multipart {
+        let upload = read_upload(content_type.unwrap_or_default(), bytes).await?;
+        (upload.file, upload.service.or(q.service))
+    } else {
+        (bytes, q.service)
+    };
+    let defaults = defaults(&state, &project, service, &headers);
+    let parsed = parse_body(format, &bytes, &defaults).map_err(ApiError::bad_request)?;
+    if parsed.records.is_empty() && parsed.rejected.is_empty() {
+        return Err(ApiError::bad_request("the body holds no log lines"));
+    }
+    deliver(&state, &project, parsed).await
+}
+
+async fn post_webhook<S: Sink + 'static>(
+    State(state): State<Arc<IngestState<S>>>,
+    Path(vendor): Path<String>,
+    Query(q): Query<LogsQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let vendor = Vendor::from_name(&vendor).ok_or_else(|| {
+        let known: Vec<_> = Vendor::ALL.iter().map(|v| v.name()).collect();
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no webhook for {vendor:?}: use one of {}", known.join(", ")),
+        )
+    })?;
+    let project = authorize(&state, &headers)?;
+    let bytes = read_body(&state, &headers, body).await?;
+    let payload: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad_request(format!("{} webhook body is not JSON: {e}", vendor.name()))
+    })?;
+    let defaults = defaults(&state, &project, q.service, &headers);
+    let event = header(&headers, "x-github-event");
+    let parsed = match webhooks::normalize(vendor, &payload, event, &defaults) {
+        Ok(Outcome::Records(records)) => Parsed {
+            records: with_project(records, &project),
+            rejected: vec![],
+        },
+        Ok(Outcome::Ignored(reason)) => {
+            return Ok((
+                StatusCode::OK,
+                Json(json!({ "accepted": 0, "rejected": 0, "errors": [], "ignored": reason })),
+            )
+                .into_response())
+        }
+        Ok(Outcome::ConfirmSubscription { subscribe_url }) => {
+            confirm_subscription(&state, &subscribe_url).await?;
+            return Ok((
+                StatusCode::OK,
+                Json(json!({ "confirmed": true, "accepted": 0, "rejected": 0, "errors": [] })),
+            )
+                .into_response());
+        }
+        Err(reason) => Parsed {
+            records: vec![],
+            rejected: vec![Rejected {
+                line: 1,
+                reason,
+                bytes: bytes.to_vec(),
+            }],
+        },
+    };
+    deliver(&state, &project, parsed).await
+}
+
+fn with_project(mut records: Vec<RawLog>, project: &str) -> Vec<RawLog> {
+    for r in &mut records {
+        r.project = project.to_string();
+    }
+    records
+}
+
+/// Is `host` one of `allowed` (an entry starting with `.` matches the domain and subdomains)?
+fn host_allowed(host: &str, allowed: &[String]) -> bool {
+    let host = host.to_ascii_lowercase();
+    allowed.iter().any(|a| {
+        let a = a.to_ascii_lowercase();
+        match a.strip_prefix('.') {
+            Some(domain) => host == domain || host.ends_with(&a),
+            None => host == a,
+        }
+    })
+}
+
+/// Confirms an SNS subscription by fetching its `SubscribeURL` (http/https, allowed hosts).
+async fn confirm_subscription<S: Sink>(state: &IngestState<S>, url: &str) -> Result<(), ApiError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| ApiError::bad_request(format!("SNS SubscribeURL is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(ApiError::bad_request(format!(
+            "SNS SubscribeURL must be http or https, not {:?}",
+            parsed.scheme()
+        )));
+    }
+    let host = parsed.host_str().unwrap_or_default().to_string();
+    if !host_allowed(&host, &state.sns_confirm_hosts) {
+        return Err(ApiError::bad_request(format!(
+            "SNS SubscribeURL host {host:?} is not allowed: add it to [ingestor.webhooks] sns_confirm_hosts"
+        )));
+    }
+    let bad_gateway = |detail: String| {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            format!("confirming the SNS subscription failed ({detail}); SNS retries the confirmation, or confirm it in the AWS console"),
+        )
+    };
+    let response = state
+        .http
+        .get(parsed)
+        .send()
+        .await
+        .map_err(|e| bad_gateway(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(bad_gateway(format!(
+            "SubscribeURL answered {}",
+            response.status()
+        )));
+    }
+    tracing::info!(%host, "confirmed an SNS subscription");
+    Ok(())
 }
 
 /// The ingestor's API routes.
 pub fn router<S: Sink + 'static>(state: Arc<IngestState<S>>) -> Router {
     Router::new()
         .route("/v1/logs", post(post_logs::<S>))
+        .route("/v1/webhooks/{vendor}", post(post_webhook::<S>))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sns_hosts() {
+        let allowed = vec![".amazonaws.com".to_string(), "127.0.0.1".to_string()];
+        assert!(host_allowed("sns.eu-west-1.amazonaws.com", &allowed));
+        assert!(host_allowed("amazonaws.com", &allowed));
+        assert!(host_allowed("127.0.0.1", &allowed));
+        assert!(!host_allowed("evilamazonaws.com", &allowed));
+        assert!(!host_allowed("169.254.169.254", &allowed));
+    }
 }

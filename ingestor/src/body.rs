@@ -1,8 +1,11 @@
 //! Request bodies → `RawLog` records. Plain text is one record per line; NDJSON one per
 //! line; a JSON array one per element. Unusable lines are returned as rejects with a reason
-//! (they go to `logs.raw.dlq`), never dropped.
+//! (they go to `logs.raw.dlq`), never dropped. JSON objects that are metric samples become
+//! metric records (see [`crate::metric`]).
 
+use crate::metric::metric_sample;
 use cloudsage_schemas::{decode_raw_log, RawDefaults, RawLog};
+use serde_json::{Map, Value};
 
 /// The body formats `POST /v1/logs` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +60,7 @@ pub fn parse_body(
 ) -> Result<Parsed, String> {
     let mut parsed = Parsed::default();
     match format {
-        BodyFormat::Json if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') => {
+        BodyFormat::Json if first_byte(body) == Some(b'[') => {
             let items: Vec<serde_json::Value> = serde_json::from_slice(body)
                 .map_err(|e| format!("body is not a valid JSON array: {e}"))?;
             for (i, item) in items.iter().enumerate() {
@@ -67,6 +70,10 @@ pub fn parse_body(
                 };
                 push(&mut parsed, i + 1, &bytes, defaults, true);
             }
+        }
+        // One (possibly pretty-printed) JSON object.
+        BodyFormat::Json if first_byte(body) == Some(b'{') && json_object(body).is_some() => {
+            push(&mut parsed, 1, body, defaults, true);
         }
         BodyFormat::Text | BodyFormat::NdJson | BodyFormat::Json => {
             let json = format != BodyFormat::Text;
@@ -82,6 +89,18 @@ pub fn parse_body(
     Ok(parsed)
 }
 
+fn first_byte(body: &[u8]) -> Option<u8> {
+    body.iter().copied().find(|b| !b.is_ascii_whitespace())
+}
+
+fn json_object(bytes: &[u8]) -> Option<Map<String, Value>> {
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    if first_byte(bytes) != Some(b'{') {
+        return None;
+    }
+    serde_json::from_slice(bytes).ok()
+}
+
 fn push(
     parsed: &mut Parsed,
     line: usize,
@@ -89,25 +108,22 @@ fn push(
     defaults: &RawDefaults,
     must_be_json: bool,
 ) {
-    if must_be_json
-        && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(bytes).is_err()
-    {
-        parsed.rejected.push(Rejected {
-            line,
-            reason: "not a JSON object".into(),
-            bytes: bytes.to_vec(),
-        });
-        return;
-    }
-    match decode_raw_log(bytes, defaults) {
+    let object = json_object(bytes);
+    let decoded = match &object {
+        None if must_be_json => Err("not a JSON object".to_string()),
+        Some(object) => metric_sample(object, defaults)
+            .unwrap_or_else(|| decode_raw_log(bytes, defaults).map_err(|e| e.to_string())),
+        None => decode_raw_log(bytes, defaults).map_err(|e| e.to_string()),
+    };
+    match decoded {
         Ok(mut r) => {
             // The token decides the project: a record cannot write into another project.
             r.project = defaults.project.clone();
             parsed.records.push(r);
         }
-        Err(e) => parsed.rejected.push(Rejected {
+        Err(reason) => parsed.rejected.push(Rejected {
             line,
-            reason: e.to_string(),
+            reason,
             bytes: bytes.to_vec(),
         }),
     }
@@ -158,6 +174,52 @@ mod tests {
         assert!(parse_body(BodyFormat::Json, b"[1,", &d()).is_err());
         let p = parse_body(BodyFormat::Text, b"ok\n\xff\xfe\n", &d()).unwrap();
         assert_eq!((p.records.len(), p.rejected.len()), (1, 1));
+    }
+
+    #[test]
+    fn a_single_pretty_printed_object_is_one_record() {
+        let body = b"{\n  \"message\": \"disk full\",\n  \"level\": \"error\"\n}\n";
+        let p = parse_body(BodyFormat::Json, body, &d()).unwrap();
+        assert_eq!(p.records.len(), 1);
+        assert_eq!(p.records[0].line.as_deref(), Some("disk full"));
+    }
+
+    #[test]
+    fn metric_samples_in_every_format() {
+        let line = br#"{"metric":"memory.used_bytes","value":1.5e9,"service":"db"}"#;
+        for format in [BodyFormat::Text, BodyFormat::NdJson, BodyFormat::Json] {
+            let p = parse_body(format, line, &d()).unwrap();
+            assert_eq!(p.records.len(), 1, "{format:?}");
+            let r = &p.records[0];
+            assert_eq!(r.service, "db");
+            assert_eq!(r.project, "shop");
+            assert_eq!(r.fields["metric.name"], "memory.used_bytes");
+            assert_eq!(r.fields["metric.value"], "1500000000.0");
+        }
+        let p = parse_body(
+            BodyFormat::NdJson,
+            br#"{"metric":"cpu","value":"high"}"#,
+            &d(),
+        )
+        .unwrap();
+        assert_eq!(p.rejected.len(), 1);
+        assert!(p.rejected[0].reason.contains("not a finite number"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_body_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            for format in [BodyFormat::Text, BodyFormat::NdJson, BodyFormat::Json] {
+                let _ = parse_body(format, &bytes, &d());
+            }
+        }
+
+        #[test]
+        fn parse_body_never_panics_on_jsonish_text(s in r#"[\[\]{}",:a-z0-9\n .eE+-]{0,200}"#) {
+            for format in [BodyFormat::Text, BodyFormat::NdJson, BodyFormat::Json] {
+                let _ = parse_body(format, s.as_bytes(), &d());
+            }
+        }
     }
 
     #[test]

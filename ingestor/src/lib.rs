@@ -1,11 +1,24 @@
-//! The ingestor: puts logs onto `logs.raw`.
+//! The ingestor: puts logs (and metric samples, and vendor alerts) onto `logs.raw`.
 //!
-//! - [`body`]: a request body (text lines, NDJSON, JSON array) → records and rejects (pure).
+//! - [`body`]: a request body (text lines, NDJSON, JSON array or object) → records and rejects
+//!   (pure).
+//! - [`metric`]: the metric-sample convention (`fields["metric.name"]`, `fields["metric.value"]`).
+//! - [`encoding`]: `Content-Encoding: gzip` with a cap on the decompressed size.
+//! - [`multipart`]: `multipart/form-data` file uploads (field `file`, optional `service`).
+//! - [`webhooks`]: Datadog, CloudWatch (SNS), Sentry and GitHub payloads → records (pure).
 //! - [`auth`]: bearer token → project (pure).
-//! - [`api`]: the HTTP adapter (`POST /v1/logs`) and its JSON errors.
+//! - [`ratelimit`]: per-project request rate limits.
+//! - [`error`]: the JSON error answer.
+//! - [`api`]: the HTTP adapter (`POST /v1/logs`, `POST /v1/webhooks/<vendor>`).
 
 pub mod api;
 pub mod auth;
 pub mod body;
+pub mod encoding;
+pub mod error;
+pub mod metric;
+pub mod multipart;
+pub mod ratelimit;
+pub mod webhooks;
 
 pub use api::{router, IngestState};

@@ -8,7 +8,6 @@ use cloudsage_runtime::server::{ops_router, serve, Health};
 use cloudsage_runtime::shutdown::shutdown_on_signals;
 use cloudsage_runtime::warehouse::Warehouse;
 use cloudsage_runtime::Config;
-use ingestor::auth::TokenTable;
 use ingestor::{router, IngestState};
 use std::sync::Arc;
 
@@ -20,13 +19,11 @@ async fn main() -> anyhow::Result<()> {
     ensure_topics(&config.kafka, &cloudsage_schemas::topics::all_topics()).await?;
     let sink = Arc::new(KafkaSink::new(&config.kafka)?);
     let metrics = Metrics::new();
-    let state = Arc::new(IngestState {
-        tokens: TokenTable::from_config(&config.ingestor),
-        sink: sink.clone(),
-        max_body_bytes: config.ingestor.max_body_bytes,
-        default_service: config.ingestor.default_service.clone(),
-        metrics: metrics.clone(),
-    });
+    let state = Arc::new(IngestState::from_config(
+        &config.ingestor,
+        sink.clone(),
+        metrics.clone(),
+    )?);
     let health = Health {
         broker: Some(sink.clone()),
         warehouse: Warehouse::from_config(&config.clickhouse),
