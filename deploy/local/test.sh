@@ -3,6 +3,7 @@
 # (deploy/local/services.sh), then runs, in order:
 #   cargo fmt --all -- --check
 #   cargo clippy --workspace --all-targets -- -D warnings
+#   cargo build --workspace --bins                 (the integration tests run the binaries)
 #   cargo test --workspace --doc                   (doctests; nextest does not run them)
 #   cargo nextest run --workspace --no-fail-fast    (or `cargo test --workspace` without nextest)
 # Every phase runs even if an earlier one failed; the exit status is the test run's if
@@ -88,6 +89,8 @@ eval "$("$SERVICES" env)"
 # ---- Rust checks and tests.
 phase fmt cargo fmt --all -- --check || true
 phase clippy cargo clippy --workspace --all-targets -- -D warnings || true
+# The integration tests start the stage binaries (ingestor, scorer, …) as processes.
+phase bins cargo build --workspace --bins || true
 read -r -a EXTRA <<<"${CLOUDSAGE_TEST_ARGS:-}"
 if cargo nextest --version >/dev/null 2>&1; then
   if [[ "${CLOUDSAGE_TEST_DOCTESTS:-1}" == "1" ]]; then
