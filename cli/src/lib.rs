@@ -5,3 +5,4 @@ pub mod generate;
 pub mod ingest;
 pub mod report;
 pub mod run;
+pub mod templates;

@@ -1,7 +1,7 @@
 //! `cloudsage`: run the whole pipeline (embedded or over Kafka/ClickHouse), ingest files,
 //! apply migrations, create topics, generate the sample.
 
-use cloudsage::{generate, ingest, run};
+use cloudsage::{generate, ingest, run, templates};
 
 use clap::{Parser, Subcommand};
 use cloudsage_runtime::logging::init_logging;
@@ -61,6 +61,9 @@ enum Command {
         #[arg(long, default_value_t = 40)]
         minutes: u32,
     },
+    /// Mine log templates: print `line_number<TAB>template_id<TAB>template` per input line
+    /// (the template of the line's cluster after that line). FILE or `-` for stdin.
+    Templates { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -72,6 +75,10 @@ enum TopicsAction {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Templates { file } = &cli.command {
+        // Offline, needs no configuration or logging setup.
+        return templates::run(file);
+    }
     let mut config = Config::load(cli.config.as_deref())?;
     if matches!(cli.command, Command::Run { .. }) && config.log.filter == "info" {
         // `run` prints a report; keep diagnostics to warnings unless asked otherwise.
@@ -113,5 +120,6 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Generate { out, minutes } => generate::write_sample(out.as_deref(), minutes),
+        Command::Templates { .. } => unreachable!("handled before the configuration is loaded"),
     }
 }

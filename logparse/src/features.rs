@@ -92,6 +92,7 @@ fn apply_field(f: &mut Features, key: &str, value: &str) {
     let Some(k) = lower_into(key, &mut buf) else {
         return;
     };
+    let m = letter_mask(k);
     if f.http_status.is_none()
         && matches!(
             k,
@@ -111,12 +112,12 @@ fn apply_field(f: &mut Features, key: &str, value: &str) {
         return;
     }
     if f.latency_ms.is_none()
-        && (contains(k, b"latency")
-            || contains(k, b"duration")
-            || contains(k, b"elapsed")
-            || contains(k, b"response_time")
-            || contains(k, b"request_time")
-            || contains(k, b"took")
+        && ((has(m, letters(b"latency")) && contains(k, b"latency"))
+            || (has(m, letters(b"duration")) && contains(k, b"duration"))
+            || (has(m, letters(b"elapsed")) && contains(k, b"elapsed"))
+            || (has(m, letters(b"responsetime")) && contains(k, b"response_time"))
+            || (has(m, letters(b"requesttime")) && contains(k, b"request_time"))
+            || (has(m, letters(b"took")) && contains(k, b"took"))
             || k == b"rt")
     {
         let default_unit = if k.ends_with(b"_ms") || k.ends_with(b"millis") {
@@ -139,13 +140,16 @@ fn apply_field(f: &mut Features, key: &str, value: &str) {
         f.latency_ms = parse_duration(value.trim(), None, Some(default_unit));
         return;
     }
-    if contains(k, b"cpu") {
+    if has(m, letters(b"cpu")) && contains(k, b"cpu") {
         if f.cpu_pressure.is_none() {
             f.cpu_pressure = parse_ratio(value.trim(), true);
         }
         return;
     }
-    if (contains(k, b"mem") || contains(k, b"heap")) && f.memory_pressure.is_none() {
+    if ((has(m, letters(b"mem")) && contains(k, b"mem"))
+        || (has(m, letters(b"heap")) && contains(k, b"heap")))
+        && f.memory_pressure.is_none()
+    {
         f.memory_pressure = parse_ratio(value.trim(), true);
     }
 }
@@ -248,19 +252,15 @@ fn parse_ratio(v: &str, bare_pct: bool) -> Option<f64> {
     (0.0..=1.0).contains(&r).then_some(r)
 }
 
-/// Lowercase `w` into `buf` and return it with a bitmask of the letters it
-/// contains (bit 0 = `a`), used to reject keyword searches cheaply.
-fn lower_mask<'b>(w: &str, buf: &'b mut [u8; 48]) -> Option<(&'b [u8], u32)> {
-    let src = w.as_bytes();
-    if src.len() > buf.len() {
-        return None;
-    }
+/// Bitmask of the letters (case-insensitive, bit 0 = `a`) in `w`, used to
+/// reject keyword searches cheaply without copying the word.
+#[inline]
+fn letter_mask(w: &[u8]) -> u32 {
     let mut mask = 0u32;
-    for (d, &c) in buf.iter_mut().zip(src) {
-        *d = c.to_ascii_lowercase();
+    for &c in w {
         mask |= LETTER_BIT[c as usize];
     }
-    Some((&buf[..src.len()], mask))
+    mask
 }
 
 /// Letter bit (case-insensitive) of each byte, 0 for non-letters.
@@ -285,6 +285,28 @@ const fn letters(s: &[u8]) -> u32 {
     m
 }
 
+#[inline]
+fn has(m: u32, need: u32) -> bool {
+    m & need == need
+}
+
+/// `h` starts with the lowercase `n`, ignoring ASCII case.
+#[inline]
+fn starts_ci(h: &[u8], n: &[u8]) -> bool {
+    h.len() >= n.len() && h[..n.len()].eq_ignore_ascii_case(n)
+}
+
+/// `h` ends with the lowercase `n`, ignoring ASCII case.
+#[inline]
+fn ends_ci(h: &[u8], n: &[u8]) -> bool {
+    h.len() >= n.len() && h[h.len() - n.len()..].eq_ignore_ascii_case(n)
+}
+
+/// `h` contains the lowercase `n`, ignoring ASCII case.
+fn contains_ci(h: &[u8], n: &[u8]) -> bool {
+    h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
 /// Single-word error-signature keywords (substring match, lowercase).
 const SIG_WORDS: [(&[u8], u32); 6] = [
     (b"exception", letters(b"exception")),
@@ -295,12 +317,12 @@ const SIG_WORDS: [(&[u8], u32); 6] = [
     (b"outofmemory", letters(b"outofmemory")),
 ];
 
-/// Does lowercase word `lw` (letter mask `m`) carry an error signature?
-fn word_signature(lw: &[u8], m: u32) -> bool {
+/// Does word `w` (letter mask `m`) carry an error signature (any case)?
+fn word_signature(w: &[u8], m: u32) -> bool {
     SIG_WORDS
         .iter()
-        .any(|(n, need)| m & need == *need && contains(lw, n))
-        || lw.starts_with(b"panic:")
+        .any(|(n, need)| has(m, *need) && contains_ci(w, n))
+        || (has(m, letters(b"panic")) && starts_ci(w, b"panic:"))
 }
 
 /// `OutOfMemoryError`-like: a word ending in `Error` with an upper-case
@@ -314,85 +336,164 @@ fn is_error_class(w: &str) -> bool {
         && w.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
-fn is_oom_word(lw: &[u8], m: u32) -> bool {
-    if m & letters(b"om") != letters(b"om") {
+/// Out-of-memory word (any case): `oom`, `oom-kill`, `OutOfMemoryError`,
+/// `MemoryError`.
+fn is_oom_word(w: &[u8], m: u32) -> bool {
+    if !has(m, letters(b"om")) {
         return false;
     }
-    let mut end = lw.len();
-    while end > 0 && !lw[end - 1].is_ascii_alphanumeric() {
+    let mut end = w.len();
+    while end > 0 && !w[end - 1].is_ascii_alphanumeric() {
         end -= 1;
     }
-    let w = &lw[..end];
-    w == b"oom"
-        || w.starts_with(b"oom-")
-        || w.starts_with(b"oom_")
-        || (m & letters(b"outofmemory") == letters(b"outofmemory") && contains(w, b"outofmemory"))
-        || w == b"memoryerror"
-        || w.ends_with(b".memoryerror")
+    let w = &w[..end];
+    w.eq_ignore_ascii_case(b"oom")
+        || starts_ci(w, b"oom-")
+        || starts_ci(w, b"oom_")
+        || (has(m, letters(b"outofmemory")) && contains_ci(w, b"outofmemory"))
+        || w.eq_ignore_ascii_case(b"memoryerror")
+        || ends_ci(w, b".memoryerror")
 }
 
-/// Lowercase word without surrounding punctuation.
-fn core(lw: &[u8]) -> &[u8] {
-    let s = lw
-        .iter()
-        .position(|c| c.is_ascii_alphanumeric())
-        .unwrap_or(lw.len());
-    let e = lw
-        .iter()
-        .rposition(|c| c.is_ascii_alphanumeric())
-        .map_or(s, |e| e + 1);
-    &lw[s..e.max(s)]
+/// Word without surrounding punctuation (non-alphanumeric bytes).
+#[inline]
+fn core(w: &[u8]) -> &[u8] {
+    let mut s = 0;
+    while s < w.len() && !w[s].is_ascii_alphanumeric() {
+        s += 1;
+    }
+    let mut e = w.len();
+    while e > s && !w[e - 1].is_ascii_alphanumeric() {
+        e -= 1;
+    }
+    &w[s..e]
 }
 
 fn eq_ci(w: &str, lower: &[u8]) -> bool {
-    let c = w.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-    c.len() == lower.len()
-        && c.as_bytes()
-            .iter()
-            .zip(lower)
-            .all(|(a, b)| a.to_ascii_lowercase() == *b)
+    core(w.as_bytes()).eq_ignore_ascii_case(lower)
+}
+
+/// Letter sets such that every keyword of the word pass (error signatures,
+/// out-of-memory words, latency / memory / CPU keys) contains at least one of
+/// them: a word whose letters include none of them cannot match anything
+/// and is skipped after one table pass. E.g. `in` covers `exception`,
+/// `connection`, `cannot`, `duration`, `panic`; `om` covers `timeout` and
+/// the memory words; `out` covers `out of memory`; `ero` covers `...Error`, `core`, `response`.
+const NEEDS: [u32; 13] = [
+    letters(b"in"),
+    letters(b"out"),
+    letters(b"om"),
+    letters(b"me"),
+    letters(b"rt"),
+    letters(b"cpu"),
+    letters(b"heap"),
+    letters(b"ram"),
+    letters(b"tok"),
+    letters(b"ero"),
+    letters(b"fatl"),
+    letters(b"lacy"),
+    letters(b"elapsd"),
+];
+
+/// Could a word with letter mask `m` match any keyword (see [`NEEDS`])?
+#[inline]
+fn may_match(m: u32) -> bool {
+    NEEDS.iter().any(|&n| has(m, n))
+}
+
+/// ASCII whitespace as in [`str::split_ascii_whitespace`], flagged in
+/// [`WORD_BYTE`].
+const WS_BIT: u32 = 1 << 31;
+
+/// [`LETTER_BIT`] plus [`WS_BIT`] for ASCII whitespace: one lookup per byte
+/// splits the words and collects their letters.
+static WORD_BYTE: [u32; 256] = {
+    let mut t = LETTER_BIT;
+    t[b' ' as usize] = WS_BIT;
+    t[b'\t' as usize] = WS_BIT;
+    t[b'\n' as usize] = WS_BIT;
+    t[0x0c] = WS_BIT;
+    t[b'\r' as usize] = WS_BIT;
+    t
+};
+
+/// The next word of `b` from `*pos`: (start, end, letter mask); `(n, n, 0)`
+/// at the end.
+#[inline]
+fn next_word(b: &[u8], pos: &mut usize) -> (usize, usize, u32) {
+    let mut i = *pos;
+    while i < b.len() && WORD_BYTE[b[i] as usize] == WS_BIT {
+        i += 1;
+    }
+    let start = i;
+    let mut mask = 0u32;
+    while i < b.len() {
+        let t = WORD_BYTE[b[i] as usize];
+        if t == WS_BIT {
+            break;
+        }
+        mask |= t;
+        i += 1;
+    }
+    *pos = i;
+    (start, i, mask)
 }
 
 fn scan_text(f: &mut Features, text: &str) {
-    // Word pass with a 4-word look-ahead window.
-    let mut words: [&str; 4] = [""; 4];
-    let mut iter = text.split_ascii_whitespace();
-    for w in words.iter_mut() {
-        *w = iter.next().unwrap_or("");
+    // Word pass with a 4-word look-ahead window, one table lookup per byte.
+    let b = text.as_bytes();
+    let mut pos = 0;
+    let mut win = [(0usize, 0usize, 0u32); 4];
+    for w in win.iter_mut() {
+        *w = next_word(b, &mut pos);
     }
     let mut oom = false;
-    while !words[0].is_empty() {
-        let w = words[0];
-        let mut buf = [0u8; 48];
-        if let Some((lw, m)) = lower_mask(w, &mut buf) {
-            let c = core(lw);
-            if !f.is_error_signature
-                && (word_signature(lw, m)
-                    || (c == b"segmentation" && eq_ci(words[1], b"fault"))
-                    || (c == b"core" && eq_ci(words[1], b"dumped"))
-                    || (c == b"connection"
-                        && (eq_ci(words[1], b"refused") || eq_ci(words[1], b"reset")))
-                    || (c == b"timed" && eq_ci(words[1], b"out"))
-                    || (m & letters(b"error") == letters(b"error") && is_error_class(w)))
-            {
-                f.is_error_signature = true;
-            }
-            if is_oom_word(lw, m)
-                || (c == b"out" && eq_ci(words[1], b"of") && eq_ci(words[2], b"memory"))
-                || (c == b"cannot" && eq_ci(words[1], b"allocate") && eq_ci(words[2], b"memory"))
-            {
-                oom = true;
-                f.is_error_signature = true;
-            }
-            if maybe_trigger(c) {
-                word_triggers(f, lw, w, &words);
-            }
+    while win[0].0 < win[0].1 {
+        let (s, e, m) = win[0];
+        if e - s <= 48 && may_match(m) {
+            // Word boundaries are ASCII bytes: the slices are valid str.
+            let words: [&str; 4] = std::array::from_fn(|k| &text[win[k].0..win[k].1]);
+            scan_word(f, &words, m, &mut oom);
         }
-        words.rotate_left(1);
-        words[3] = iter.next().unwrap_or("");
+        win = [win[1], win[2], win[3], next_word(b, &mut pos)];
     }
     if oom {
         f.memory_pressure = Some(1.0);
+    }
+}
+
+/// Keyword checks for `words[0]` (letter mask `m`), `words[1..]` being the
+/// look-ahead (`""` past the end).
+fn scan_word(f: &mut Features, words: &[&str; 4], m: u32, oom: &mut bool) {
+    let w = words[0];
+    let wb = w.as_bytes();
+    let c = core(wb);
+    if !f.is_error_signature
+        && (word_signature(wb, m)
+            || (c.eq_ignore_ascii_case(b"segmentation") && eq_ci(words[1], b"fault"))
+            || (c.eq_ignore_ascii_case(b"core") && eq_ci(words[1], b"dumped"))
+            || (c.eq_ignore_ascii_case(b"connection")
+                && (eq_ci(words[1], b"refused") || eq_ci(words[1], b"reset")))
+            || (c.eq_ignore_ascii_case(b"timed") && eq_ci(words[1], b"out"))
+            || (has(m, letters(b"error")) && is_error_class(w)))
+    {
+        f.is_error_signature = true;
+    }
+    if is_oom_word(wb, m)
+        || (c.eq_ignore_ascii_case(b"out") && eq_ci(words[1], b"of") && eq_ci(words[2], b"memory"))
+        || (c.eq_ignore_ascii_case(b"cannot")
+            && eq_ci(words[1], b"allocate")
+            && eq_ci(words[2], b"memory"))
+    {
+        *oom = true;
+        f.is_error_signature = true;
+    }
+    if maybe_trigger(c) {
+        let mut buf = [0u8; 48];
+        let lw = &mut buf[..wb.len()];
+        lw.copy_from_slice(wb);
+        lw.make_ascii_lowercase();
+        word_triggers(f, lw, w, words);
     }
 }
 
@@ -407,19 +508,20 @@ fn split_kv(w: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// Could `c` (a lowercase word core) start a latency / memory / CPU key?
+/// Could `c` (a word core, any case) start a latency / memory / CPU key?
+#[inline]
 fn maybe_trigger(c: &[u8]) -> bool {
-    match c.first() {
-        Some(b't') => c.starts_with(b"took") || c.starts_with(b"time"),
-        Some(b'l') => c.starts_with(b"latency"),
-        Some(b'd') => c.starts_with(b"duration"),
-        Some(b'e') => c.starts_with(b"elapsed"),
-        Some(b'i') => c == b"in",
-        Some(b'a') => c == b"after",
-        Some(b'r') => c.starts_with(b"rt") || c.starts_with(b"response") || c.starts_with(b"ram"),
-        Some(b'm') => c.starts_with(b"mem"),
-        Some(b'h') => c.starts_with(b"heap"),
-        Some(b'c') => c.starts_with(b"cpu"),
+    match c.first().map(u8::to_ascii_lowercase) {
+        Some(b't') => starts_ci(c, b"took") || starts_ci(c, b"time"),
+        Some(b'l') => starts_ci(c, b"latency"),
+        Some(b'd') => starts_ci(c, b"duration"),
+        Some(b'e') => starts_ci(c, b"elapsed"),
+        Some(b'i') => c.eq_ignore_ascii_case(b"in"),
+        Some(b'a') => c.eq_ignore_ascii_case(b"after"),
+        Some(b'r') => starts_ci(c, b"rt") || starts_ci(c, b"response") || starts_ci(c, b"ram"),
+        Some(b'm') => starts_ci(c, b"mem"),
+        Some(b'h') => starts_ci(c, b"heap"),
+        Some(b'c') => starts_ci(c, b"cpu"),
         _ => false,
     }
 }

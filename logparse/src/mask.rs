@@ -344,6 +344,25 @@ pub fn unit_suffix(tok: &str) -> Option<usize> {
     is_unit.then_some(t.len() - end)
 }
 
+const S_WS: u8 = 1;
+const S_VAR: u8 = 2; // digit, '/', ':', '@'
+
+/// Byte table for the tokenizer of [`mask_tokens`].
+static SCAN: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = match c {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => S_WS,
+            b'0'..=b'9' | b'/' | b':' | b'@' => S_VAR,
+            _ => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
 #[inline]
 fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
@@ -373,7 +392,15 @@ pub fn mask_tokens(msg: &str, max_tokens: usize, out: &mut Vec<MaskedToken>) {
             break;
         }
         let start = i;
-        while i < n && !is_ws(b[i]) {
+        // One table lookup per byte finds the token's end and whether it
+        // holds a byte that could make it a variable (digit, `/`, `:`, `@`).
+        let mut acc = 0u8;
+        while i < n {
+            let t = SCAN[b[i] as usize];
+            if t & S_WS != 0 {
+                break;
+            }
+            acc |= t;
             i += 1;
         }
         let end = i;
@@ -386,7 +413,17 @@ pub fn mask_tokens(msg: &str, max_tokens: usize, out: &mut Vec<MaskedToken>) {
             }
             continue;
         }
-        let class = classify_token(tok);
+        // Without a digit, `/`, `:` or `@`, a token shorter than 16 bytes is
+        // a literal (no rule of `classify_token` can fire): skip the
+        // classification.
+        let class = if acc == 0 && end - start < 16 {
+            TokenClass {
+                kind: TokenKind::Literal,
+                numeric: false,
+            }
+        } else {
+            classify_token(tok)
+        };
         let TokenKind::Variable { prefix, suffix } = class.kind else {
             prev_numeric = false;
             prev_key = None;
