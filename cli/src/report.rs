@@ -27,6 +27,13 @@ impl Report {
         }
     }
 
+    /// Windows, forecasts and alerts of `project` collected so far.
+    pub fn len_for(&self, project: &str) -> usize {
+        self.windows.iter().filter(|w| w.project == project).count()
+            + self.forecasts.iter().filter(|f| f.project == project).count()
+            + self.alerts.iter().filter(|a| a.project == project).count()
+    }
+
     pub fn render(&self) -> String {
         let mut s = String::new();
         let mut by_service: BTreeMap<(&str, &str), Vec<&ScoredWindow>> = BTreeMap::new();

@@ -179,6 +179,10 @@ pub async fn run_over_kafka(
     project: &str,
     service: &str,
 ) -> anyhow::Result<(Report, u64)> {
+    // The file is finite: close a series' last window soon after its input stops.
+    let mut config = config.clone();
+    config.scorer.idle_flush = config.scorer.idle_flush.min(Duration::from_secs(3));
+    let config = &config;
     cloudsage_runtime::kafka::ensure_topics(
         &config.kafka,
         &cloudsage_schemas::topics::all_topics(),
@@ -252,14 +256,18 @@ pub async fn run_over_kafka(
     sink.flush();
 
     let mut report = Report::default();
-    let quiet_for = config.scorer.idle_flush + Duration::from_secs(15);
+    let quiet_for = config.scorer.idle_flush + Duration::from_secs(8);
     let mut last_output = Instant::now();
     while last_output.elapsed() < quiet_for {
         if let Polled::Messages(m) = tap.next_batch(10_000, Duration::from_millis(500)).await? {
+            let before = report.len_for(project);
             for msg in m {
                 report.add(&msg.topic, &msg.payload);
             }
-            last_output = Instant::now();
+            // Other projects may share the topics: only this run's output keeps it going.
+            if report.len_for(project) > before {
+                last_output = Instant::now();
+            }
         }
     }
     shutdown.cancel();
