@@ -27,10 +27,18 @@ impl SplitMix {
 /// 2026-11-20T00:00:00Z, the sample's day.
 const DAY_MS: i64 = 1_795_132_800_000;
 
+/// RFC 3339 UTC time of `ms` after the sample's day began.
 fn iso(ms: i64) -> String {
-    let secs = ms / 1000;
-    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
-    format!("2026-11-20T{h:02}:{m:02}:{s:02}.{:03}Z", ms % 1000)
+    let abs = DAY_MS + ms;
+    let (secs, millis) = (abs.div_euclid(1000), abs.rem_euclid(1000));
+    let (y, mo, d) = logparse::timestamp::civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
 }
 
 /// Error probability of `payments` at minute `m` of `total`.

@@ -4,24 +4,45 @@
 use cloudsage_runtime::rows::{severity_name, status_name};
 use cloudsage_schemas::topics::{ALERTS, FORECASTS, WINDOWS_SCORED};
 use cloudsage_schemas::{Alert, Forecast, Message as _, ScoredWindow};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
+/// Output topics are at-least-once: records are kept once per id.
 #[derive(Default)]
 pub struct Report {
     pub windows: Vec<ScoredWindow>,
     pub forecasts: Vec<Forecast>,
     pub alerts: Vec<Alert>,
     pub dead_letters: usize,
+    seen: HashSet<String>,
 }
 
 impl Report {
     /// Adds a record seen on one of the output topics.
     pub fn add(&mut self, topic: &str, payload: &[u8]) {
+        let mut first = |id: &str| self.seen.insert(format!("{topic}/{id}"));
         match topic {
-            WINDOWS_SCORED => self.windows.extend(ScoredWindow::decode(payload).ok()),
-            FORECASTS => self.forecasts.extend(Forecast::decode(payload).ok()),
-            ALERTS => self.alerts.extend(Alert::decode(payload).ok()),
+            WINDOWS_SCORED => {
+                if let Some(w) = ScoredWindow::decode(payload)
+                    .ok()
+                    .filter(|w| first(&w.window_id))
+                {
+                    self.windows.push(w);
+                }
+            }
+            FORECASTS => {
+                if let Some(f) = Forecast::decode(payload)
+                    .ok()
+                    .filter(|f| first(&f.forecast_id))
+                {
+                    self.forecasts.push(f);
+                }
+            }
+            ALERTS => {
+                if let Some(a) = Alert::decode(payload).ok().filter(|a| first(&a.alert_id)) {
+                    self.alerts.push(a);
+                }
+            }
             t if t.ends_with(".dlq") => self.dead_letters += 1,
             _ => {}
         }
@@ -30,7 +51,11 @@ impl Report {
     /// Windows, forecasts and alerts of `project` collected so far.
     pub fn len_for(&self, project: &str) -> usize {
         self.windows.iter().filter(|w| w.project == project).count()
-            + self.forecasts.iter().filter(|f| f.project == project).count()
+            + self
+                .forecasts
+                .iter()
+                .filter(|f| f.project == project)
+                .count()
             + self.alerts.iter().filter(|a| a.project == project).count()
     }
 
