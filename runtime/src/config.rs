@@ -280,8 +280,9 @@ pub struct ScorerConfig {
     /// counted in its window. Later events are counted as late (metric and `late_count`).
     #[serde(with = "humantime_serde")]
     pub allowed_lateness: Duration,
-    /// A partition that receives nothing for this long (processing time) has all its open
-    /// windows closed, so quiet services still get their last window scored.
+    /// A series that receives nothing for this long (processing time) while the scorer is
+    /// caught up with its input has its open windows closed, so quiet services still get
+    /// their last window scored. Never applied while a backlog is being read.
     #[serde(with = "humantime_serde")]
     pub idle_flush: Duration,
     /// Project used for plain-text records that carry none.

@@ -144,7 +144,9 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                             self.handle(m, now, &mut out);
                         }
                     }
-                    if last_tick.elapsed() >= self.pipeline.tick {
+                    // Timers (idle flushes) only run when the input is caught up: while a
+                    // backlog is being read, a quiet series may just be waiting its turn.
+                    if messages.is_empty() && last_tick.elapsed() >= self.pipeline.tick {
                         self.processor.on_tick(now, &mut out);
                         last_tick = Instant::now();
                     }

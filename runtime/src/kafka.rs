@@ -364,6 +364,9 @@ impl KafkaSink {
             client_config(cfg)?,
             cfg,
             &[
+                // Retries must neither duplicate nor reorder records: windows are event-time
+                // and a reordered batch would turn a minute of a series into late events.
+                ("enable.idempotence", "true"),
                 ("acks", "all"),
                 ("linger.ms", "5"),
                 ("compression.type", "lz4"),

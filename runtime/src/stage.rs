@@ -119,7 +119,8 @@ pub trait Processor: Send + 'static {
     /// Handles one decoded record.
     fn process(&mut self, msg: &InMessage, input: Self::Input, now_ms: i64, out: &mut Outputs);
 
-    /// Timers: called every pipeline tick with processing time (idle flushes).
+    /// Timers: called at most every pipeline tick, with processing time, and only when a
+    /// poll found no new input (the stage is caught up), e.g. for idle flushes.
     fn on_tick(&mut self, _now_ms: i64, _out: &mut Outputs) {}
 
     /// End of a finite input (in-memory runs): flush everything still open.
