@@ -11,12 +11,6 @@ use common::*;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, clickhouse::Row, serde::Deserialize)]
-struct WindowScore {
-    window_id: String,
-    score: f64,
-}
-
 fn config_toml(kafka: &str, ch: &str, db: &str, group: &str, hook: &str, listen: u16) -> String {
     format!(
         r#"

@@ -14,12 +14,6 @@ use common::*;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, clickhouse::Row, serde::Deserialize)]
-struct WindowScore {
-    window_id: String,
-    score: f64,
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scorer_killed_mid_stream_loses_and_duplicates_nothing() {
     let Some((kafka, ch)) = services() else {

@@ -68,3 +68,24 @@ pub async fn run_kafka_stage<P: Processor, D: Deliverer>(
     }
     result.map(|_| ())
 }
+
+/// The whole `main` of a single-loop stage binary: load config, set up logging, build the
+/// processor from the config, run it over Kafka with the ops endpoint on `default_port`
+/// (unless `http.listen` says otherwise) until SIGTERM/SIGINT.
+pub async fn run_stage_binary<P: Processor>(
+    default_port: u16,
+    make_processor: impl FnOnce(&Config) -> P,
+) -> anyhow::Result<()> {
+    let config = Config::load(None)?;
+    crate::logging::init_logging(&config.log);
+    let processor = make_processor(&config);
+    run_kafka_stage(
+        &config,
+        processor,
+        crate::deliver::NoDelivery,
+        Some(listen_address(&config, default_port)),
+        Metrics::new(),
+        crate::shutdown::shutdown_on_signals(),
+    )
+    .await
+}

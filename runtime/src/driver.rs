@@ -168,8 +168,6 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                 BatchCommitted {
                     stage,
                     records_in: handled,
-                    records_out: 0,
-                    rows: 0,
                     seconds: started.elapsed().as_secs_f64(),
                 }
                 .emit(&self.metrics);

@@ -33,8 +33,6 @@ impl RecordRejected<'_> {
 pub struct BatchCommitted<'a> {
     pub stage: &'a str,
     pub records_in: usize,
-    pub records_out: usize,
-    pub rows: usize,
     pub seconds: f64,
 }
 
@@ -43,8 +41,6 @@ impl BatchCommitted<'_> {
         tracing::debug!(
             stage = self.stage,
             records_in = self.records_in,
-            records_out = self.records_out,
-            rows = self.rows,
             seconds = self.seconds,
             "batch committed"
         );

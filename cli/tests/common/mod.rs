@@ -115,3 +115,10 @@ impl WebhookReceiver {
         self.bodies.lock().unwrap().clone()
     }
 }
+
+/// A window as the tests compare it: id and score.
+#[derive(Debug, clickhouse::Row, serde::Deserialize)]
+pub struct WindowScore {
+    pub window_id: String,
+    pub score: f64,
+}
