@@ -35,6 +35,8 @@ struct PartitionProgress {
     replay_until: i64,
     /// Last committed position, to skip redundant commits.
     committed: Option<CommitPosition>,
+    /// Committed offset at assignment, until the first record of the partition is seen.
+    resume_from: Option<i64>,
 }
 
 pub struct Driver<P: Processor, S: Source, K: Sink, D: Deliverer> {
@@ -104,7 +106,10 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                     b.retain(|m| !r.revoked.contains(&m.partition_id()));
                 }
                 for a in r.assigned {
-                    let mut pp = PartitionProgress::default();
+                    let mut pp = PartitionProgress {
+                        resume_from: a.committed_offset,
+                        ..Default::default()
+                    };
                     let p = a.partition;
                     self.processor.forget(&p);
                     let checkpoint = match (a.checkpoint, a.committed_offset, &store) {
@@ -115,6 +120,14 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                         }),
                         _ => None,
                     };
+                    tracing::info!(
+                        stage,
+                        partition = %format!("{}/{}", p.topic, p.partition),
+                        committed_offset = ?a.committed_offset,
+                        replay_until = ?checkpoint.as_ref().map(|c| c.done),
+                        restored_state = checkpoint.as_ref().is_some_and(|c| c.state.is_some()),
+                        "partition assigned"
+                    );
                     if let Some(c) = checkpoint {
                         pp.replay_until = c.done;
                         if let Some(state) = &c.state {
@@ -123,6 +136,9 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                     }
                     progress.insert(p, pp);
                 }
+            }
+            if let Some(b) = batch.as_mut() {
+                self.check_resume_gaps(b, &mut progress).await;
             }
             let now = crate::driver::now_ms();
             let handled = batch.as_ref().map_or(0, Vec::len);
@@ -181,6 +197,34 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
         self.commit(&mut progress, store.as_ref()).await?;
         tracing::info!(stage, "stage stopped");
         Ok(self.processor)
+    }
+
+    /// The first record after an assignment must be the committed one; if the broker skipped
+    /// past it, drop the partition's records and have the source re-read from it.
+    async fn check_resume_gaps(
+        &mut self,
+        batch: &mut Vec<InMessage>,
+        progress: &mut HashMap<PartitionId, PartitionProgress>,
+    ) {
+        let mut rewound: Vec<PartitionId> = vec![];
+        for m in batch.iter() {
+            let p = m.partition_id();
+            let Some(pp) = progress.get_mut(&p) else {
+                continue;
+            };
+            let Some(from) = pp.resume_from.take() else {
+                continue;
+            };
+            if m.offset > from {
+                match self.source.rewind(&p, from).await {
+                    Ok(()) => rewound.push(p),
+                    Err(e) => tracing::warn!(error = %e, "rewinding failed; reading on"),
+                }
+            }
+        }
+        if !rewound.is_empty() {
+            batch.retain(|m| !rewound.contains(&m.partition_id()));
+        }
     }
 
     fn handle(&mut self, m: &InMessage, now: i64, out: &mut Outputs) {

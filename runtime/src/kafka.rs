@@ -4,6 +4,7 @@
 
 use crate::config::KafkaConfig;
 use crate::metrics::{labels, Metrics};
+use crate::resume_gap::{ResumeRewind, Verdict};
 use crate::stage::{InMessage, OutRecord, PartitionId};
 use crate::transport::{Assigned, Checkpoint, CommitPosition, Polled, Rebalance, Sink, Source};
 use anyhow::Context as _;
@@ -15,6 +16,7 @@ use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -142,6 +144,8 @@ pub struct KafkaSource {
     /// Set while this member has joined but owns nothing; see [`KafkaSource::rejoin_if_stranded`].
     empty_since: Option<Instant>,
     rejoined: bool,
+    /// Partitions being re-read from their committed offset.
+    rewinds: HashMap<PartitionId, ResumeRewind>,
 }
 
 impl KafkaSource {
@@ -186,6 +190,7 @@ impl KafkaSource {
             topics: topics.iter().map(|t| t.to_string()).collect(),
             empty_since: None,
             rejoined: false,
+            rewinds: HashMap::new(),
         })
     }
 }
@@ -216,6 +221,46 @@ impl KafkaSource {
     }
 }
 
+impl KafkaSource {
+    /// Passes a record through the partition's rewind, if one is under way.
+    async fn admit(&mut self, m: &InMessage) -> bool {
+        let p = m.partition_id();
+        let Some(rewind) = self.rewinds.get_mut(&p) else {
+            return true;
+        };
+        match rewind.observe(m.offset) {
+            Verdict::Deliver => {
+                self.rewinds.remove(&p);
+                true
+            }
+            Verdict::Drop => false,
+            Verdict::SeekTo(offset) => {
+                if let Err(e) = self.seek(&p, offset).await {
+                    tracing::warn!(error = %e, "seeking back failed; reading on from here");
+                    self.rewinds.remove(&p);
+                    return true;
+                }
+                false
+            }
+        }
+    }
+
+    async fn seek(&self, p: &PartitionId, offset: i64) -> anyhow::Result<()> {
+        let consumer = self.consumer.clone();
+        let p = p.clone();
+        tokio::task::spawn_blocking(move || {
+            consumer.seek(
+                &p.topic,
+                p.partition,
+                Offset::Offset(offset),
+                Timeout::After(Duration::from_secs(10)),
+            )
+        })
+        .await??;
+        Ok(())
+    }
+}
+
 fn to_in_message(m: &rdkafka::message::BorrowedMessage<'_>) -> InMessage {
     InMessage {
         topic: m.topic().to_string(),
@@ -230,17 +275,23 @@ fn to_in_message(m: &rdkafka::message::BorrowedMessage<'_>) -> InMessage {
 impl Source for KafkaSource {
     async fn next_batch(&mut self, max: usize, linger: Duration) -> anyhow::Result<Polled> {
         self.rejoin_if_stranded();
-        let first = match tokio::time::timeout(linger, self.consumer.recv()).await {
-            Err(_) => return Ok(Polled::Idle),
-            Ok(Err(e)) => return Err(e.into()),
-            Ok(Ok(m)) => to_in_message(&m),
-        };
         let deadline = Instant::now() + linger;
-        let mut batch = vec![first];
+        let mut batch = Vec::new();
+        // The linger starts with the first record; until then wait up to one linger.
+        let mut wait_until = deadline;
         while batch.len() < max {
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = wait_until.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, self.consumer.recv()).await {
-                Ok(Ok(m)) => batch.push(to_in_message(&m)),
+                Ok(Ok(m)) => {
+                    let m = to_in_message(&m);
+                    if batch.is_empty() {
+                        wait_until = Instant::now() + linger;
+                    }
+                    if self.admit(&m).await {
+                        batch.push(m);
+                    }
+                }
+                Ok(Err(e)) if batch.is_empty() => return Err(e.into()),
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "consumer error while filling a batch");
                     break;
@@ -248,7 +299,11 @@ impl Source for KafkaSource {
                 Err(_) => break,
             }
         }
-        Ok(Polled::Messages(batch))
+        Ok(if batch.is_empty() {
+            Polled::Idle
+        } else {
+            Polled::Messages(batch)
+        })
     }
 
     async fn take_rebalance(&mut self) -> anyhow::Result<Option<Rebalance>> {
@@ -275,6 +330,9 @@ impl Source for KafkaSource {
             }
             (std::mem::take(&mut p.0), std::mem::take(&mut p.1))
         };
+        for p in revoked.iter().chain(&assigned) {
+            self.rewinds.remove(p);
+        }
         let mut tpl = TopicPartitionList::new();
         for a in &assigned {
             tpl.add_partition(&a.topic, a.partition);
@@ -320,6 +378,19 @@ impl Source for KafkaSource {
         }
         let consumer = self.consumer.clone();
         tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync)).await??;
+        Ok(())
+    }
+
+    async fn rewind(&mut self, partition: &PartitionId, offset: i64) -> anyhow::Result<()> {
+        let (rewind, seek_to) = ResumeRewind::start(offset);
+        tracing::warn!(
+            partition = %format!("{}/{}", partition.topic, partition.partition),
+            committed = offset,
+            seek_to,
+            "broker resumed past the committed offset; re-reading from before it"
+        );
+        self.seek(partition, seek_to).await?;
+        self.rewinds.insert(partition.clone(), rewind);
         Ok(())
     }
 

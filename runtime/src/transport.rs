@@ -90,6 +90,16 @@ pub trait Source: Send {
         positions: &[CommitPosition],
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 
+    /// Called when the first record read after an assignment lies past the committed
+    /// `offset`: re-read the partition from `offset` (see [`crate::resume_gap`]).
+    fn rewind(
+        &mut self,
+        _partition: &PartitionId,
+        _offset: i64,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        async { Ok(()) }
+    }
+
     /// The consumer group, for transports whose progress outlives the process.
     fn group(&self) -> Option<String> {
         None
