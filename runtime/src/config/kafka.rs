@@ -1,0 +1,54 @@
+//! `[kafka]`: the broker connection.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// `[kafka]`: the broker connection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Bootstrap servers, comma separated. Unset means "no Kafka": the `cloudsage run`
+    /// command then connects the stages over in-memory channels; the stage binaries refuse to
+    /// start without it.
+    pub brokers: Option<String>,
+    /// Prefix of the consumer group ids; each stage appends its name (`cloudsage-scorer`, …).
+    pub group_prefix: String,
+    /// Any librdkafka property, passed through unchanged, e.g. `"security.protocol" =
+    /// "SASL_SSL"`, `"sasl.mechanisms" = "PLAIN"`, `"sasl.username"`, `"sasl.password"`,
+    /// `"ssl.ca.location"`. From the environment write dots as underscores:
+    /// `CLOUDSAGE_KAFKA__PROPERTIES__SECURITY_PROTOCOL=SASL_SSL`.
+    pub properties: BTreeMap<String, serde_json::Value>,
+    /// Partitions of topics the stages create when they are missing.
+    pub topic_partitions: i32,
+    /// Replication factor of topics the stages create when they are missing.
+    pub topic_replication: i32,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            brokers: None,
+            group_prefix: "cloudsage".into(),
+            properties: BTreeMap::new(),
+            topic_partitions: 4,
+            topic_replication: 1,
+        }
+    }
+}
+
+impl KafkaConfig {
+    /// The pass-through properties as librdkafka names and string values.
+    pub fn rdkafka_properties(&self) -> Vec<(String, String)> {
+        self.properties
+            .iter()
+            .map(|(k, v)| {
+                let value = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                // librdkafka names never contain underscores; env vars cannot contain dots.
+                (k.replace('_', "."), value)
+            })
+            .collect()
+    }
+}
