@@ -1,17 +1,18 @@
 //! A deterministic synthetic log: three services of a shop over `minutes` minutes, in mixed
 //! formats. Plain-text lines with ISO timestamps belong to the run's default service (the web
 //! front end); `payments` writes JSON with `timestamp`/`level`/`service`, `search` JSON with
-//! `ts` (epoch ms)/`severity`/`app`. `payments` degrades into an error storm in the middle third
-//! and recovers; the front end shows a smaller wave of warnings.
+//! `ts` (epoch ms)/`severity`/`app`. `payments` falls into a sudden error storm (gateway
+//! timeouts, slow charges, retries) in the middle third and recovers; the front end shows a
+//! smaller wave of warnings.
 
 use std::io::Write;
 use std::path::Path;
 
 /// A tiny deterministic generator (SplitMix64), so the sample is reproducible.
-struct SplitMix(u64);
+pub(crate) struct SplitMix(pub(crate) u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -19,7 +20,7 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
@@ -28,7 +29,7 @@ impl SplitMix {
 const DAY_MS: i64 = 1_795_132_800_000;
 
 /// RFC 3339 UTC time of `ms` after the sample's day began.
-fn iso(ms: i64) -> String {
+pub(crate) fn iso(ms: i64) -> String {
     let abs = DAY_MS + ms;
     let (secs, millis) = (abs.div_euclid(1000), abs.rem_euclid(1000));
     let (y, mo, d) = logparse::timestamp::civil_from_days(secs.div_euclid(86_400));
@@ -43,7 +44,9 @@ fn iso(ms: i64) -> String {
 
 /// Error probability of `payments` at minute `m` of `total`.
 fn payments_error_rate(m: u32, total: u32) -> f64 {
-    let (start, peak, end) = (total / 3, total / 2, 2 * total / 3);
+    // A sudden storm (two minutes from calm to its worst), as after a bad deploy.
+    let (start, end) = (total / 3, 2 * total / 3);
+    let peak = (start + 2).min(end);
     if m < start || m >= end {
         0.01
     } else if m < peak {
@@ -79,16 +82,26 @@ pub fn lines(minutes: u32) -> Vec<String> {
             let (level, msg) = if err {
                 (
                     "error",
-                    "charge failed: upstream gateway timeout after 3000ms",
+                    "charge failed: upstream gateway timeout after 5000ms",
                 )
             } else {
                 ("info", "charge captured")
             };
             out.push(format!(
-                r#"{{"timestamp":"{}","level":"{level}","service":"payments","msg":"{msg}","amount":{}}}"#,
+                r#"{{"timestamp":"{}","level":"{level}","service":"payments","msg":"{msg}","amount":{},"duration_ms":{}}}"#,
                 iso(t + 150),
-                rng.next() % 500
+                rng.next() % 500,
+                if err { 5000 } else { 80 + rng.next() % 120 }
             ));
+            if err {
+                // The shop retries failed charges: storms bring more lines.
+                for attempt in 1..=3 {
+                    out.push(format!(
+                        r#"{{"timestamp":"{}","level":"warn","service":"payments","msg":"retrying charge, attempt {attempt}"}}"#,
+                        iso(t + 150 + attempt * 100),
+                    ));
+                }
+            }
             // search: JSON with other field names, healthy
             if i % 2 == 0 {
                 out.push(format!(
@@ -102,8 +115,18 @@ pub fn lines(minutes: u32) -> Vec<String> {
     out
 }
 
-pub fn write_sample(out: Option<&Path>, minutes: u32) -> anyhow::Result<()> {
-    let text = lines(minutes).join("\n") + "\n";
+/// Writes the shop sample, or `scenario`'s lines, to `out` (stdout without one).
+pub fn write_sample(
+    out: Option<&Path>,
+    minutes: u32,
+    scenario: Option<crate::scenarios::Scenario>,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let lines = match scenario {
+        Some(s) => s.lines(minutes, seed),
+        None => lines(minutes),
+    };
+    let text = lines.join("\n") + "\n";
     match out {
         Some(p) => std::fs::write(p, text)?,
         None => std::io::stdout().write_all(text.as_bytes())?,
@@ -119,7 +142,10 @@ mod tests {
     fn sample_is_deterministic_and_has_an_error_storm() {
         let a = lines(12);
         assert_eq!(a, lines(12));
-        assert_eq!(a.len(), 12 * 150);
+        // 150 lines a minute, plus three retries per failed charge.
+        let retries = a.iter().filter(|l| l.contains("retrying charge")).count();
+        assert_eq!(a.len(), 12 * 150 + retries);
+        assert!(retries > 150, "{retries}");
         let errors = a
             .iter()
             .filter(|l| l.contains("\"level\":\"error\""))

@@ -1,8 +1,13 @@
 //! The `cloudsage` command's library: the all-in-one run, file ingestion, the sample
 //! generator and the run report. `main.rs` is only argument parsing.
 
+pub mod analytics;
+pub mod detect;
+pub mod export;
 pub mod generate;
 pub mod ingest;
 pub mod report;
+pub mod risk;
 pub mod run;
+pub mod scenarios;
 pub mod templates;

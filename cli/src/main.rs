@@ -1,6 +1,7 @@
 //! `cloudsage`: run the whole pipeline (embedded or over Kafka/ClickHouse), ingest files,
 //! apply migrations, create topics, generate the sample.
 
+use cloudsage::{export, risk};
 use cloudsage::{generate, ingest, run, templates};
 
 use clap::{Parser, Subcommand};
@@ -60,10 +61,53 @@ enum Command {
         /// Minutes of logs.
         #[arg(long, default_value_t = 40)]
         minutes: u32,
+        /// A named incident scenario (one `checkout` service) instead of the shop sample.
+        #[arg(long, value_enum)]
+        scenario: Option<cloudsage::scenarios::Scenario>,
+        /// Seed of a scenario's randomness.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Mine log templates: print `line_number<TAB>template_id<TAB>template` per input line
     /// (the template of the line's cluster after that line). FILE or `-` for stdin.
     Templates { file: PathBuf },
+    /// Streaming anomaly detection over one metric series: reads NAB-style CSV
+    /// (`timestamp,value`), writes `timestamp,value,anomaly_score,detected`. Bad rows are
+    /// reported on stderr with their line number and skipped (exit status 1 at the end),
+    /// or fail at once with `--strict`.
+    Detect {
+        /// Input CSV, or `-` for stdin.
+        #[arg(long)]
+        csv: PathBuf,
+        /// Output file (default stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Fail at the first bad row instead of skipping it.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Risk per service of a project, from ClickHouse: latest score, 7-day rolling average,
+    /// trend (score points per hour, least squares over the range) and a sparkline. The range
+    /// ends at the project's newest window.
+    Risk {
+        project: String,
+        /// Only this service.
+        #[arg(long)]
+        service: Option<String>,
+        /// Length of the range, e.g. `24h`, `90min`, `7d`.
+        #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+        since: std::time::Duration,
+    },
+    /// Write a project's window history from ClickHouse as CSV (header row, one row per window).
+    Export {
+        project: String,
+        /// Only the windows in this span before the newest one (default: all), e.g. `7d`.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        since: Option<std::time::Duration>,
+        /// Output file (default stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -78,6 +122,10 @@ async fn main() -> anyhow::Result<()> {
     if let Command::Templates { file } = &cli.command {
         // Offline, needs no configuration or logging setup.
         return templates::run(file);
+    }
+    if let Command::Detect { csv, out, strict } = &cli.command {
+        // Offline, needs no configuration or logging setup.
+        return cloudsage::detect::run(csv, out.as_deref(), *strict);
     }
     let mut config = Config::load(cli.config.as_deref())?;
     if matches!(cli.command, Command::Run { .. }) && config.log.filter == "info" {
@@ -119,7 +167,25 @@ async fn main() -> anyhow::Result<()> {
             println!("topics ready: {}", topics.join(", "));
             Ok(())
         }
-        Command::Generate { out, minutes } => generate::write_sample(out.as_deref(), minutes),
+        Command::Generate {
+            out,
+            minutes,
+            scenario,
+            seed,
+        } => generate::write_sample(out.as_deref(), minutes, scenario, seed),
+        Command::Risk {
+            project,
+            service,
+            since,
+        } => risk::run(&config, &project, service.as_deref(), since).await,
+        Command::Export {
+            project,
+            since,
+            out,
+        } => export::run(&config, &project, since, out.as_deref())
+            .await
+            .map(|_| ()),
         Command::Templates { .. } => unreachable!("handled before the configuration is loaded"),
+        Command::Detect { .. } => unreachable!("handled before the configuration is loaded"),
     }
 }

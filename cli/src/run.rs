@@ -110,7 +110,7 @@ pub async fn run_embedded(
     // The report prints the alerts; other receivers still get them.
     notifier_config.console = false;
     let stages = vec![embedded_driver(
-        ScorerProcessor::new(&config.scorer),
+        ScorerProcessor::new(&config.scorer)?,
         scorer_in,
         bus.sink(&[WINDOWS_SCORED, &dlq_logs]),
         NoDelivery,
@@ -221,8 +221,9 @@ pub async fn run_over_kafka(
     let mut tasks = vec![];
     let c = config.clone();
     let (m, s) = (metrics.clone(), shutdown.clone());
+    let scorer = ScorerProcessor::new(&c.scorer)?;
     tasks.push(tokio::spawn(async move {
-        run_kafka_stage(&c, ScorerProcessor::new(&c.scorer), NoDelivery, None, m, s).await
+        run_kafka_stage(&c, scorer, NoDelivery, None, m, s).await
     }));
     let c = config.clone();
     let (m, s) = (metrics.clone(), shutdown.clone());

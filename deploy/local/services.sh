@@ -3,7 +3,8 @@
 # without Docker:
 #   Kafka       -> tansu broker (Kafka wire protocol, in-memory storage)
 #   ClickHouse  -> Debian's clickhouse-server (18.16), own config and data dir
-#   SMTP        -> aiosmtpd (Python), prints every received mail to its log
+#   SMTP        -> aiosmtpd (Python), prints every received mail to its log and keeps it
+#                  in a Maildir (<run>/smtp/data/maildir, CLOUDSAGE_SMTP_MAILBOX in `env`)
 #
 # Usage: deploy/local/services.sh install|start|stop|restart|status|env|topics [NAME...]|smoke|logs
 #
@@ -272,10 +273,47 @@ launch_kafka() {
     --storage-engine "memory://tansu/"
 }
 
+smtp_maildir() { printf '%s/data/maildir' "$(svc_dir smtp)"; }
+
+# aiosmtpd handler that both prints each message (as the stock Debugging handler does: the
+# smoke check reads the log) and stores it in a Maildir, one file per mail under new/, so
+# tests can read what arrived.
+write_smtp_handler() {
+  cat >"$1/cloudsage_smtp.py" <<'PY'
+from aiosmtpd.handlers import Debugging, Mailbox
+
+
+class LogAndMaildir:
+    def __init__(self, maildir):
+        self.log = Debugging()
+        self.box = Mailbox(maildir)
+
+    @classmethod
+    def from_cli(cls, parser, *args):
+        if len(args) != 1:
+            parser.error("LogAndMaildir usage: MAILDIR")
+        return cls(args[0])
+
+    async def handle_DATA(self, server, session, envelope):
+        await self.log.handle_DATA(server, session, envelope)
+        return await self.box.handle_DATA(server, session, envelope)
+PY
+}
+
+# True if the running aiosmtpd (pid $1) stores mail where `env` says it does.
+smtp_has_maildir() {
+  tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$(smtp_maildir)" && [[ -d "$(smtp_maildir)" ]]
+}
+
 launch_smtp() {
-  mkdir -p "$(svc_dir smtp)"
-  # -n: no setuid; the default handler (Debugging) prints every message to the log.
-  spawn smtp "$PYTHON" -u -m aiosmtpd -n -l "$HOST:$SMTP_PORT"
+  local dir
+  dir="$(svc_dir smtp)"
+  # All three Maildir folders: Python's Maildir creates them only for a missing directory.
+  mkdir -p "$dir" "$(smtp_maildir)"/{cur,new,tmp}
+  write_smtp_handler "$dir"
+  # -n: no setuid. `env` execs python in place, so the pid file still names aiosmtpd.
+  spawn smtp env PYTHONPATH="$dir" "$PYTHON" -u -m aiosmtpd -n -l "$HOST:$SMTP_PORT" \
+    -c cloudsage_smtp.LogAndMaildir "$(smtp_maildir)"
 }
 
 # After start, things a test may rely on.
@@ -301,6 +339,10 @@ fail_with_log() {
 
 start_one() {
   local svc="$1" pid t0 deadline
+  if [[ "$svc" == smtp ]] && pid="$(svc_pid smtp)" && ! smtp_has_maildir "$pid"; then
+    log "smtp: pid $pid was started without a Maildir by an older version of this script; restarting it"
+    finish_stop smtp "$(signal_one smtp)"
+  fi
   if pid="$(svc_pid "$svc")"; then
     if healthy "$svc"; then
       log "$svc: already running (pid $pid) and healthy"
@@ -413,6 +455,7 @@ export CLOUDSAGE_KAFKA__BROKERS=$HOST:$KAFKA_PORT
 export CLOUDSAGE_CLICKHOUSE__URL=http://$HOST:$CH_HTTP_PORT
 export CLOUDSAGE_CLICKHOUSE__DATABASE=$CH_DATABASE
 export CLOUDSAGE_SMTP_ADDR=$HOST:$SMTP_PORT
+export CLOUDSAGE_SMTP_MAILBOX=$(smtp_maildir)
 export CLOUDSAGE_REQUIRE_SERVICES=1
 EOF
 }

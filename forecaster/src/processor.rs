@@ -1,29 +1,36 @@
-//! The forecaster's adapter: keeps each series' recent windows and forecasts after each one.
-//! State is rebuilt after a restart by replaying the retained windows (the runtime commits
-//! the offset of the oldest window still kept).
+//! The forecaster's adapter: keeps each series' state and forecasts after each window.
+//!
+//! State survives restarts by replay, not by checkpoint: the runtime commits the lowest input
+//! offset any series still needs ([`Series::needs_offset`]: its kept windows, its hourly
+//! means, and the history behind every forecast its backtest still holds), and a new owner
+//! replays from there. Everything a series keeps is a function of the windows alone, so the
+//! replay rebuilds it exactly and the first forecasts after a restart equal those an
+//! uninterrupted forecaster would have made. The price is a replay of up to
+//! `history_hours` + the horizon of input after a restart; the state itself is too large for
+//! Kafka's commit metadata (4 KiB by default).
 
-use crate::forecast::make_forecast;
+use crate::series::{Series, Settings};
 use cloudsage_runtime::config::ForecasterConfig;
 use cloudsage_runtime::{InMessage, Outputs, PartitionId, Processor, TableRow};
 use cloudsage_schemas::topics::{FORECASTS, WINDOWS_SCORED};
 use cloudsage_schemas::{Message as _, ScoredWindow};
-use std::collections::{HashMap, VecDeque};
-
-/// A series' recent windows, each with the input offset it came from, oldest first.
-type History = VecDeque<(i64, ScoredWindow)>;
+use std::collections::HashMap;
 
 pub struct ForecasterProcessor {
-    horizon_hours: u32,
-    history_windows: usize,
-    /// Per input partition, per series: recent windows with the offsets they came from.
-    series: HashMap<PartitionId, HashMap<(String, String), History>>,
+    settings: Settings,
+    /// Per input partition, per (project, service).
+    series: HashMap<PartitionId, HashMap<(String, String), Series>>,
 }
 
 impl ForecasterProcessor {
     pub fn new(c: &ForecasterConfig) -> Self {
         Self {
-            horizon_hours: c.horizon_hours.clamp(1, 72),
-            history_windows: c.history_windows.max(2),
+            settings: Settings {
+                horizon_hours: c.horizon_hours.clamp(1, 72),
+                history_windows: c.history_windows.max(2),
+                history_hours: c.history_hours.min(ForecasterConfig::MAX_HISTORY_HOURS) as usize,
+                backtest_checks: c.backtest_checks.max(1),
+            },
             series: HashMap::new(),
         }
     }
@@ -45,22 +52,14 @@ impl Processor for ForecasterProcessor {
     }
 
     fn process(&mut self, msg: &InMessage, w: ScoredWindow, _now_ms: i64, out: &mut Outputs) {
-        let history = self
+        let settings = self.settings;
+        let series = self
             .series
             .entry(msg.partition_id())
             .or_default()
             .entry((w.project.clone(), w.service.clone()))
-            .or_default();
-        // A replayed window already in history (same id) is not counted twice.
-        if history.iter().any(|(_, h)| h.window_id == w.window_id) {
-            return;
-        }
-        history.push_back((msg.offset, w));
-        while history.len() > self.history_windows {
-            history.pop_front();
-        }
-        let windows: Vec<ScoredWindow> = history.iter().map(|(_, w)| w.clone()).collect();
-        if let Some(f) = make_forecast(&windows, self.horizon_hours) {
+            .or_insert_with(|| Series::new(&settings));
+        if let Some(f) = series.observe(msg.offset, w) {
             out.publish(
                 FORECASTS,
                 format!("{}/{}", f.project, f.service),
@@ -74,7 +73,7 @@ impl Processor for ForecasterProcessor {
         self.series
             .get(p)?
             .values()
-            .filter_map(|h| h.front().map(|(o, _)| *o))
+            .filter_map(Series::needs_offset)
             .min()
     }
 

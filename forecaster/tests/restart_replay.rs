@@ -49,6 +49,13 @@ fn windows() -> Vec<InMessage> {
         .collect()
 }
 
+fn short_history() -> ForecasterConfig {
+    ForecasterConfig {
+        history_windows: 10,
+        ..Default::default()
+    }
+}
+
 async fn run(source: ScriptedSource, shutdown: CancellationToken) -> Vec<Forecast> {
     run_with(source, shutdown, None).await
 }
@@ -58,11 +65,16 @@ async fn run_with(
     shutdown: CancellationToken,
     warehouse: Option<Warehouse>,
 ) -> Vec<Forecast> {
+    run_cfg(short_history(), source, shutdown, warehouse).await
+}
+
+async fn run_cfg(
+    cfg: ForecasterConfig,
+    source: ScriptedSource,
+    shutdown: CancellationToken,
+    warehouse: Option<Warehouse>,
+) -> Vec<Forecast> {
     let sink = CapturingSink::default();
-    let cfg = ForecasterConfig {
-        history_windows: 10,
-        ..Default::default()
-    };
     Driver {
         processor: ForecasterProcessor::new(&cfg),
         source,
@@ -84,14 +96,21 @@ async fn run_with(
         .collect()
 }
 
-/// What identifies a forecast's content (chain step durations are timings, not content).
-fn content(f: &Forecast) -> (String, u64, u64, u64, String) {
+/// What a forecast says: everything but the chain steps' durations (timings, not content).
+/// The confidence and the step details carry the backtest, so its state is compared too.
+fn content(f: &Forecast) -> (String, [u64; 5], String, String, Vec<String>) {
     (
         f.forecast_id.clone(),
-        f.predicted_score.to_bits(),
-        f.lower.to_bits(),
-        f.upper.to_bits(),
+        [
+            f.predicted_score.to_bits(),
+            f.lower.to_bits(),
+            f.upper.to_bits(),
+            f.confidence.to_bits(),
+            f.trend_per_hour.to_bits(),
+        ],
         f.chain.clone(),
+        f.confidence_reason.clone(),
+        f.chain_steps.iter().map(|s| s.detail.clone()).collect(),
     )
 }
 
@@ -138,6 +157,120 @@ async fn stop_and_resume_emits_each_forecast_exactly_once_with_the_same_content(
         .await;
         let combined: Vec<_> = first.iter().chain(&second).map(content).collect();
         assert_eq!(combined, whole, "crash after batch {crash_after}");
+    }
+}
+
+/// 3.5 days of 10-minute windows of two services with a daily pattern: long enough for the
+/// seasonal model, for hourly means to be evicted, and for forecasts to be checked against
+/// what happened at 1 h and at the horizon.
+fn days_of_windows() -> Vec<InMessage> {
+    (0..1008i64)
+        .map(|i| {
+            let service = ["api", "db"][(i % 2) as usize];
+            let n = i / 2;
+            let hours = n as f64 / 6.0;
+            let daily = (2.0 * std::f64::consts::PI * hours / 24.0).sin();
+            let jitter = ((i * 37) % 11) as f64 - 5.0;
+            let w = ScoredWindow {
+                window_id: format!("{service}-{n}"),
+                project: "p".into(),
+                service: service.into(),
+                window_start_ms: n * 600_000,
+                window_end_ms: (n + 1) * 600_000,
+                score: 40.0 + 25.0 * daily + jitter + (i % 2) as f64 * 10.0,
+                factors: vec![],
+                labels: vec![],
+                top_factors: vec![],
+                event_count: 10,
+                error_count: 1,
+                warn_count: 0,
+                late_count: 0,
+            };
+            InMessage {
+                topic: WINDOWS_SCORED.into(),
+                partition: 0,
+                offset: i,
+                key: Some(format!("p/{service}").into_bytes()),
+                payload: w.encode(),
+                timestamp_ms: None,
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn seasonal_state_and_backtest_survive_a_restart() {
+    let cfg = ForecasterConfig {
+        horizon_hours: 6,
+        history_hours: 50,
+        backtest_checks: 20,
+        ..Default::default()
+    };
+    let msgs = days_of_windows();
+    let whole: Vec<_> = run_cfg(
+        cfg.clone(),
+        ScriptedSource::new(&msgs, 16),
+        CancellationToken::new(),
+        None,
+    )
+    .await;
+    assert_eq!(whole.len(), msgs.len());
+    let last = whole.last().unwrap();
+    assert!(
+        last.chain_steps[1].detail.contains("Holt-Winters"),
+        "{last:?}"
+    );
+    let risk = &last.chain_steps[2].detail;
+    assert!(
+        risk.contains("1 h ahead") && risk.contains("over 20 checks"),
+        "{risk}"
+    );
+    assert!(
+        risk.contains("6 h ahead") && !risk.contains("not yet"),
+        "{risk}"
+    );
+    let whole: Vec<_> = whole.iter().map(content).collect();
+    let partition = PartitionId {
+        topic: WINDOWS_SCORED.into(),
+        partition: 0,
+    };
+    // Before the season starts, just after, and once the oldest hours were evicted.
+    for crash_after in [30usize, 40, 60] {
+        let shutdown = CancellationToken::new();
+        let first_src = ScriptedSource {
+            crash_when_done: Some(shutdown.clone()),
+            ..ScriptedSource::new(&msgs[..crash_after * 16], 16)
+        };
+        let commits = first_src.commits.clone();
+        let first = run_cfg(cfg.clone(), first_src, shutdown, None).await;
+        let last = ScriptedSource::last_commit(&commits).unwrap();
+        assert!(last.offset < (crash_after * 16) as i64 - 2 * 6 * 24);
+        let second = run_cfg(
+            cfg.clone(),
+            ScriptedSource {
+                assignment: Some(Rebalance {
+                    revoked: vec![],
+                    assigned: vec![Assigned {
+                        partition: partition.clone(),
+                        committed_offset: Some(last.offset),
+                        checkpoint: Some(last.checkpoint),
+                    }],
+                }),
+                ..ScriptedSource::new(&msgs[last.offset as usize..], 16)
+            },
+            CancellationToken::new(),
+            None,
+        )
+        .await;
+        let combined: Vec<_> = first.iter().chain(&second).map(content).collect();
+        assert_eq!(
+            combined.len(),
+            whole.len(),
+            "crash after batch {crash_after}"
+        );
+        for (i, (a, b)) in combined.iter().zip(&whole).enumerate() {
+            assert_eq!(a, b, "crash after batch {crash_after}, forecast {i}");
+        }
     }
 }
 

@@ -87,7 +87,9 @@ fn contains(h: &[u8], n: &[u8]) -> bool {
     h.len() >= n.len() && h.windows(n.len()).any(|w| w == n)
 }
 
-fn apply_field(f: &mut Features, key: &str, value: &str) {
+/// Fold one structured key/value (e.g. a JSON field the producer sent apart from the line)
+/// into `f`, by the key rules above.
+pub fn apply_field(f: &mut Features, key: &str, value: &str) {
     let mut buf = [0u8; 48];
     let Some(k) = lower_into(key, &mut buf) else {
         return;

@@ -1,5 +1,7 @@
 //! The risk-threshold rule as a state machine per series: a window at or above the
-//! project's threshold fires the alert; the first window below it resolves it.
+//! project's threshold fires the alert; the first window clearly below it (by
+//! [`RESOLVE_MARGIN`] points) resolves it, so a score wobbling around the threshold does not
+//! flap between firing and resolved.
 
 use cloudsage_schemas::{stable_id, Alert, AlertStatus, ScoredWindow, Severity};
 use std::collections::BTreeMap;
@@ -8,6 +10,9 @@ pub const RISK_THRESHOLD_RULE: &str = "risk_threshold";
 
 /// Score at or above which a firing alert is critical rather than a warning.
 pub const CRITICAL_SCORE: f64 = 90.0;
+
+/// How far below the threshold a firing alert's score must drop to resolve.
+pub const RESOLVE_MARGIN: f64 = 10.0;
 
 /// A series' firing alert.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +30,11 @@ pub fn evaluate(
     latest_forecast_id: Option<&str>,
 ) -> (Option<Alert>, Option<Firing>) {
     let fingerprint = stable_id(&[&window.project, &window.service, RISK_THRESHOLD_RULE]);
-    let above = window.score >= threshold;
+    let above = if current.is_some() {
+        window.score >= threshold - RESOLVE_MARGIN
+    } else {
+        window.score >= threshold
+    };
     match (current, above) {
         (None, true) => {
             let starts = window.window_start_ms;
@@ -81,7 +90,10 @@ pub fn evaluate(
                 severity: Severity::Info,
                 summary: format!(
                     "{}/{} risk back to {:.0} (< {:.0})",
-                    window.project, window.service, window.score, threshold
+                    window.project,
+                    window.service,
+                    window.score,
+                    threshold - RESOLVE_MARGIN
                 ),
                 score: window.score,
                 starts_at_ms: f.starts_at_ms,
@@ -147,6 +159,20 @@ mod tests {
         assert_ne!(r.alert_id, a.alert_id);
         assert!(s3.is_none());
         assert!(evaluate(&w(180_000, 10.0), 70.0, None, None).0.is_none());
+    }
+
+    #[test]
+    fn a_score_wobbling_around_the_threshold_does_not_flap() {
+        let (_, s) = evaluate(&w(0, 74.0), 70.0, None, None);
+        assert!(s.is_some());
+        let (a, s) = evaluate(&w(60_000, 68.0), 70.0, s.as_ref(), None);
+        assert!(
+            a.is_none() && s.is_some(),
+            "68 is within the margin: still firing"
+        );
+        let (a, s) = evaluate(&w(120_000, 59.0), 70.0, s.as_ref(), None);
+        assert_eq!(a.unwrap().status, AlertStatus::Resolved);
+        assert!(s.is_none());
     }
 
     #[test]

@@ -74,11 +74,11 @@ pub async fn run_kafka_stage<P: Processor, D: Deliverer>(
 /// (unless `http.listen` says otherwise) until SIGTERM/SIGINT.
 pub async fn run_stage_binary<P: Processor>(
     default_port: u16,
-    make_processor: impl FnOnce(&Config) -> P,
+    make_processor: impl FnOnce(&Config) -> anyhow::Result<P>,
 ) -> anyhow::Result<()> {
     let config = Config::load(None)?;
     crate::logging::init_logging(&config.log);
-    let processor = make_processor(&config);
+    let processor = make_processor(&config)?;
     run_kafka_stage(
         &config,
         processor,

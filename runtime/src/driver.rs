@@ -216,7 +216,7 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                 continue;
             };
             if m.offset > from {
-                match self.source.rewind(&p, from).await {
+                match self.source.rewind(&p, from, m.offset).await {
                     Ok(()) => rewound.push(p),
                     Err(e) => tracing::warn!(error = %e, "rewinding failed; reading on"),
                 }

@@ -223,36 +223,33 @@ impl KafkaSource {
 
 impl KafkaSource {
     /// Passes a record through the partition's rewind, if one is under way.
-    async fn admit(&mut self, m: &InMessage) -> bool {
+    fn admit(&mut self, m: &InMessage) -> bool {
         let p = m.partition_id();
         let Some(rewind) = self.rewinds.get_mut(&p) else {
             return true;
         };
         match rewind.observe(m.offset) {
             Verdict::Deliver => {
+                tracing::info!(
+                    partition = p.partition,
+                    offset = m.offset,
+                    "re-read reached the committed offset"
+                );
                 self.rewinds.remove(&p);
                 true
             }
             Verdict::Drop => false,
-            Verdict::SeekTo(offset) => {
-                if let Err(e) = self.seek(&p, offset).await {
-                    tracing::warn!(error = %e, "seeking back failed; reading on from here");
-                    self.rewinds.remove(&p);
-                    return true;
-                }
-                false
-            }
         }
     }
 
-    async fn seek(&self, p: &PartitionId, offset: i64) -> anyhow::Result<()> {
+    async fn seek(&self, p: &PartitionId, offset: Offset) -> anyhow::Result<()> {
         let consumer = self.consumer.clone();
         let p = p.clone();
         tokio::task::spawn_blocking(move || {
             consumer.seek(
                 &p.topic,
                 p.partition,
-                Offset::Offset(offset),
+                offset,
                 Timeout::After(Duration::from_secs(10)),
             )
         })
@@ -287,7 +284,7 @@ impl Source for KafkaSource {
                     if batch.is_empty() {
                         wait_until = Instant::now() + linger;
                     }
-                    if self.admit(&m).await {
+                    if self.admit(&m) {
                         batch.push(m);
                     }
                 }
@@ -381,16 +378,32 @@ impl Source for KafkaSource {
         Ok(())
     }
 
-    async fn rewind(&mut self, partition: &PartitionId, offset: i64) -> anyhow::Result<()> {
-        let (rewind, seek_to) = ResumeRewind::start(offset);
+    async fn rewind(
+        &mut self,
+        partition: &PartitionId,
+        offset: i64,
+        skipped_to: i64,
+    ) -> anyhow::Result<()> {
+        let consumer = self.consumer.clone();
+        let p = partition.clone();
+        let (low, _) = tokio::task::spawn_blocking(move || {
+            consumer.fetch_watermarks(&p.topic, p.partition, Duration::from_secs(10))
+        })
+        .await??;
+        let where_ = format!("{}/{}", partition.topic, partition.partition);
+        if low >= offset {
+            tracing::warn!(partition = %where_, committed = offset, skipped_to, low, "broker resumed past the committed offset, which is no longer retained");
+            return Ok(());
+        }
         tracing::warn!(
-            partition = %format!("{}/{}", partition.topic, partition.partition),
+            partition = %where_,
             committed = offset,
-            seek_to,
-            "broker resumed past the committed offset; re-reading from before it"
+            skipped_to,
+            "broker resumed past the committed offset; re-reading from the beginning"
         );
-        self.seek(partition, seek_to).await?;
-        self.rewinds.insert(partition.clone(), rewind);
+        self.seek(partition, Offset::Beginning).await?;
+        self.rewinds
+            .insert(partition.clone(), ResumeRewind::start(offset));
         Ok(())
     }
 

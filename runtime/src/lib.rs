@@ -23,4 +23,4 @@ pub mod transport;
 pub mod warehouse;
 
 pub use config::Config;
-pub use stage::{InMessage, Outputs, PartitionId, Processor, TableRow};
+pub use stage::{InMessage, Outputs, PartitionId, Processor, TableRow, WindowTemplate};

@@ -16,6 +16,16 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "stage_checkpoints",
         include_str!("../../deploy/clickhouse/migrations/0002_stage_checkpoints.sql"),
     ),
+    (
+        3,
+        "rollups",
+        include_str!("../../deploy/clickhouse/migrations/0003_rollups.sql"),
+    ),
+    (
+        4,
+        "window_templates",
+        include_str!("../../deploy/clickhouse/migrations/0004_window_templates.sql"),
+    ),
 ];
 
 /// What the connected server supports.

@@ -1,62 +1,56 @@
 //! Recovery from a broker that resumes a partition past the offset asked for.
 //!
 //! tansu 0.6 (CI's broker) answers a fetch from an offset inside a record batch with the
-//! *next* batch, silently skipping the rest of the batch that holds the offset. Committed
-//! offsets (the first event of a still-open window) usually fall inside a batch, so every
-//! restart would lose records. Kafka returns the whole batch and lets the client skip.
-//! When the first record after an assignment is beyond the committed offset, the source
-//! seeks further back (doubling the distance, down to offset 0) until the broker returns
-//! something at or below the target, and drops what lies below it. A real gap (compaction,
-//! transaction markers) is accepted once records below the target have been seen.
+//! *next* batch, silently skipping the rest of the batch that holds the offset (a seek to
+//! any offset inside a batch does the same). Committed offsets (the first event of a
+//! still-open window) usually fall inside a batch, so every restart would lose records.
+//! Kafka returns the whole batch and lets the client skip, so this never triggers there.
+//!
+//! When the first record after an assignment lies beyond the committed offset, the source
+//! seeks to the partition's beginning (a batch boundary every broker serves correctly) and
+//! drops what lies below the target. Records still queued from the fetch that skipped ahead
+//! all lie beyond the target; they are dropped until the re-read shows a record below it.
 
 /// What to do with one record of a partition that is being rewound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     /// Hand it to the stage; the rewind is over.
     Deliver,
-    /// Below the target: already handled before the restart.
+    /// Below the target (already handled before the restart), or left over from the fetch
+    /// that skipped ahead.
     Drop,
-    /// Still past the target: drop it and seek to this offset.
-    SeekTo(i64),
 }
 
 /// Rewind state of one partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResumeRewind {
     target: i64,
-    seeked_to: i64,
-    seen_below: bool,
+    /// A record below the target arrived: the re-read from the beginning has started.
+    reread_started: bool,
 }
 
-/// First step back: one typical producer batch.
-const FIRST_STEP: i64 = 1024;
-
 impl ResumeRewind {
-    /// Starts a rewind to `target`; returns it with the offset to seek to first.
-    pub fn start(target: i64) -> (Self, i64) {
-        let seek = (target - FIRST_STEP).max(0);
-        (
-            Self {
-                target,
-                seeked_to: seek,
-                seen_below: false,
-            },
-            seek,
-        )
+    /// Starts a rewind to `target`. The caller seeks to the partition's beginning; if the
+    /// beginning is at or past `target`, there is nothing to rewind.
+    pub fn start(target: i64) -> Self {
+        Self {
+            target,
+            reread_started: false,
+        }
     }
 
     /// Judges the next record read from the partition. Once it returns `Deliver` the rewind
     /// is finished and later records pass through untouched.
     pub fn observe(&mut self, offset: i64) -> Verdict {
         if offset < self.target {
-            self.seen_below = true;
+            self.reread_started = true;
             Verdict::Drop
-        } else if offset == self.target || self.seen_below || self.seeked_to == 0 {
+        } else if offset == self.target || self.reread_started {
+            // Exactly the target cannot be a leftover (those all lie beyond it); past it after
+            // the re-read started means the target itself is gone (compaction, markers).
             Verdict::Deliver
         } else {
-            let distance = (self.target - self.seeked_to).max(1);
-            self.seeked_to = (self.target - 2 * distance).max(0);
-            Verdict::SeekTo(self.seeked_to)
+            Verdict::Drop
         }
     }
 }
@@ -66,28 +60,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn records_below_the_target_are_dropped_until_it_is_reached() {
-        let (mut r, seek) = ResumeRewind::start(1500);
-        assert_eq!(seek, 476);
-        assert_eq!(r.observe(476), Verdict::Drop);
+    fn leftovers_then_the_reread_below_the_target_are_dropped() {
+        let mut r = ResumeRewind::start(1500);
+        // Still queued from the fetch that skipped ahead.
+        assert_eq!(r.observe(2400), Verdict::Drop);
+        assert_eq!(r.observe(2401), Verdict::Drop);
+        // The re-read from the beginning.
+        assert_eq!(r.observe(0), Verdict::Drop);
         assert_eq!(r.observe(1499), Verdict::Drop);
         assert_eq!(r.observe(1500), Verdict::Deliver);
     }
 
     #[test]
-    fn a_skip_past_the_target_doubles_the_distance_until_offset_zero() {
-        let (mut r, seek) = ResumeRewind::start(5000);
-        assert_eq!(seek, 3976);
-        assert_eq!(r.observe(6000), Verdict::SeekTo(2952));
-        assert_eq!(r.observe(6000), Verdict::SeekTo(904));
-        assert_eq!(r.observe(6000), Verdict::SeekTo(0));
-        // Nothing older exists: accept what the broker has.
-        assert_eq!(r.observe(6000), Verdict::Deliver);
+    fn a_leftover_with_the_same_offset_as_the_reread_is_not_taken_for_it() {
+        // The fetch skipped to 3534; re-reading yields 0.., never confused with 3534...
+        let mut r = ResumeRewind::start(3510);
+        assert_eq!(r.observe(3534), Verdict::Drop);
+        assert_eq!(r.observe(0), Verdict::Drop);
+        assert_eq!(r.observe(3510), Verdict::Deliver);
     }
 
     #[test]
-    fn a_real_gap_is_accepted_once_older_records_were_seen() {
-        let (mut r, _) = ResumeRewind::start(100);
+    fn a_real_gap_is_accepted_once_the_reread_started() {
+        let mut r = ResumeRewind::start(100);
         assert_eq!(r.observe(0), Verdict::Drop);
         assert_eq!(r.observe(99), Verdict::Drop);
         // 100 was compacted away.

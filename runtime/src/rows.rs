@@ -1,7 +1,7 @@
 //! ClickHouse row shapes, one per table, converted from the message types. DateTime
 //! columns are Unix seconds (`DateTime` exists on every server version we support).
 
-use crate::stage::NotificationRecord;
+use crate::stage::{NotificationRecord, WindowTemplate};
 use cloudsage_schemas::{Alert, AlertStatus, Forecast, ScoredWindow, Severity};
 use serde::{Deserialize, Serialize};
 
@@ -185,6 +185,37 @@ impl NotificationRow {
             result: n.result.clone(),
             attempts: n.attempts,
             sent_at: secs(n.sent_at_ms),
+            version,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize, Deserialize)]
+pub struct WindowTemplateRow {
+    pub project: String,
+    pub service: String,
+    pub window_start: u32,
+    pub window_id: String,
+    pub template_id: String,
+    pub template: String,
+    pub events: u64,
+    pub errors: u64,
+    pub is_new: u8,
+    pub version: u64,
+}
+
+impl WindowTemplateRow {
+    pub fn new(t: &WindowTemplate, version: u64) -> Self {
+        Self {
+            project: t.project.clone(),
+            service: t.service.clone(),
+            window_start: secs(t.window_start_ms),
+            window_id: t.window_id.clone(),
+            template_id: t.template_id.clone(),
+            template: t.template.clone(),
+            events: t.events,
+            errors: t.errors,
+            is_new: u8::from(t.is_new),
             version,
         }
     }

@@ -46,6 +46,24 @@ pub enum TableRow {
     Forecast(Forecast),
     Alert(Alert),
     Notification(NotificationRecord),
+    WindowTemplate(WindowTemplate),
+}
+
+/// One message template's share of a closed window (table `window_templates`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowTemplate {
+    pub project: String,
+    pub service: String,
+    pub window_start_ms: i64,
+    pub window_id: String,
+    /// Stable id of the template text (hex).
+    pub template_id: String,
+    /// The message with its variable parts masked as `<*>`.
+    pub template: String,
+    pub events: u64,
+    pub errors: u64,
+    /// The series had not shown this template before.
+    pub is_new: bool,
 }
 
 /// The outcome of one delivery attempt series, kept as notification history and as the

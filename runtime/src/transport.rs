@@ -90,12 +90,13 @@ pub trait Source: Send {
         positions: &[CommitPosition],
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 
-    /// Called when the first record read after an assignment lies past the committed
-    /// `offset`: re-read the partition from `offset` (see [`crate::resume_gap`]).
+    /// Called when the first record read after an assignment (at `skipped_to`) lies past the
+    /// committed `offset`: re-read the partition from `offset` (see [`crate::resume_gap`]).
     fn rewind(
         &mut self,
         _partition: &PartitionId,
         _offset: i64,
+        _skipped_to: i64,
     ) -> impl Future<Output = anyhow::Result<()>> + Send {
         async { Ok(()) }
     }

@@ -2,7 +2,7 @@
 //! check, and batched idempotent writes of [`TableRow`]s.
 
 use crate::config::ClickHouseConfig;
-use crate::rows::{AlertRow, ForecastRow, NotificationRow, RiskWindowRow};
+use crate::rows::{AlertRow, ForecastRow, NotificationRow, RiskWindowRow, WindowTemplateRow};
 use crate::stage::TableRow;
 use anyhow::Context as _;
 use clickhouse::{Client, Compression};
@@ -64,18 +64,21 @@ impl Warehouse {
         let mut forecasts = vec![];
         let mut alerts = vec![];
         let mut notifications = vec![];
+        let mut templates = vec![];
         for r in rows {
             match r {
                 TableRow::RiskWindow(w) => windows.push(RiskWindowRow::new(w, version)),
                 TableRow::Forecast(f) => forecasts.push(ForecastRow::new(f, version)),
                 TableRow::Alert(a) => alerts.push(AlertRow::new(a, version)),
                 TableRow::Notification(n) => notifications.push(NotificationRow::new(n, version)),
+                TableRow::WindowTemplate(t) => templates.push(WindowTemplateRow::new(t, version)),
             }
         }
         self.insert("risk_windows", &windows).await?;
         self.insert("forecasts", &forecasts).await?;
         self.insert("alerts", &alerts).await?;
         self.insert("notifications", &notifications).await?;
+        self.insert("window_templates", &templates).await?;
         Ok(rows.len())
     }
 

@@ -56,7 +56,7 @@ fn window(start: i64, score: f64) -> ScoredWindow {
 async fn migrations_apply_once_and_are_recorded() {
     let db = db_name("migrate");
     let Some(wh) = warehouse(&db) else { return };
-    assert_eq!(wh.migrate().await.unwrap(), vec![1, 2]);
+    assert_eq!(wh.migrate().await.unwrap(), vec![1, 2, 3, 4]);
     assert_eq!(
         wh.migrate().await.unwrap(),
         Vec::<u32>::new(),
@@ -68,7 +68,7 @@ async fn migrations_apply_once_and_are_recorded() {
         .fetch_one()
         .await
         .unwrap();
-    assert_eq!(n, 2);
+    assert_eq!(n, 4);
     wh.client()
         .query(&format!("DROP DATABASE {db}"))
         .execute()

@@ -1,8 +1,12 @@
-//! From a `RawLog` to the facts a window counts: series, event time, severity.
+//! From a `RawLog` to the facts a window counts: series, event time, severity, numeric
+//! signals (latency, memory, CPU) and the message template.
 
 use cloudsage_schemas::RawLog;
-use logparse::timestamp::{parse_prefix, TimeConfig};
-use logparse::Severity;
+use logparse::features::apply_field;
+use logparse::{extract_features, parse_line, Features, ParseConfig, Severity, TemplateId};
+
+/// Longest template kept; longer messages are cut (their id still covers the whole text).
+const MAX_TEMPLATE_CHARS: usize = 200;
 
 /// One event as the windows see it.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,33 +17,63 @@ pub struct Event {
     /// fallback: such events land in the window they arrived in).
     pub time_ms: i64,
     pub severity: Option<Severity>,
+    /// Latency, memory and CPU signals of the line and its structured fields.
+    pub features: Features,
+    /// The message with its variable parts masked (`<*>`), and its stable id.
+    pub template: Option<(TemplateId, String)>,
+    /// Matched an `ignore` pattern: counted, never scored (set by the scorer's rules).
+    pub ignored: bool,
 }
 
 const LEVEL_KEYS: &[&str] = &["level", "severity", "lvl", "log.level", "levelname"];
+const MESSAGE_KEYS: &[&str] = &["message", "msg", "log", "text"];
 
 impl Event {
-    /// The event of a record. The event time is the record's own, else a timestamp leading
-    /// the line, else the receive time.
-    pub fn from_raw(raw: RawLog, time: &TimeConfig) -> Event {
+    /// The event of a record. The event time is the record's own, else one found in the line
+    /// (leading timestamp, JSON/logfmt time field, syslog header), else the receive time.
+    pub fn from_raw(raw: RawLog, cfg: &ParseConfig) -> Event {
+        let parsed = raw.line.as_deref().map(|l| parse_line(l, cfg));
+        let mut features = parsed.as_ref().map(extract_features).unwrap_or_default();
+        for (k, v) in &raw.fields {
+            apply_field(&mut features, k, v);
+        }
         let from_fields = LEVEL_KEYS
             .iter()
             .find_map(|k| raw.fields.get(*k))
             .and_then(|v| logparse::map_level_name(v));
-        let severity = from_fields.or_else(|| raw.line.as_deref().and_then(logparse::detect_level));
-        let line_time = || {
-            raw.line
-                .as_deref()
-                .and_then(|l| parse_prefix(l.trim_start(), time))
-                .map(|(t, _)| t)
-        };
+        let severity = from_fields.or(features.severity).or_else(|| {
+            // No level anywhere: a 5xx status is an error.
+            (features.status_class == Some(5)).then_some(Severity::Error)
+        });
+        features.severity = severity;
+        let message = parsed
+            .as_ref()
+            .map(|p| p.message.as_ref())
+            .filter(|m| !m.trim().is_empty())
+            .or_else(|| {
+                MESSAGE_KEYS
+                    .iter()
+                    .find_map(|k| raw.fields.get(*k).map(String::as_str))
+            });
+        let template = message.map(|m| {
+            let mut t = logparse::mask::mask_line(m);
+            let id = TemplateId::of(&t);
+            if let Some((cut, _)) = t.char_indices().nth(MAX_TEMPLATE_CHARS) {
+                t.truncate(cut);
+            }
+            (id, t)
+        });
         Event {
             time_ms: raw
                 .event_time_ms
-                .or_else(line_time)
+                .or_else(|| parsed.as_ref().and_then(|p| p.timestamp_ms))
                 .unwrap_or(raw.received_at_ms),
             project: raw.project,
             service: raw.service,
             severity,
+            features,
+            template,
+            ignored: false,
         }
     }
 
@@ -72,12 +106,8 @@ mod tests {
         }
     }
 
-    const TC: TimeConfig = TimeConfig {
-        reference_year: 2026,
-    };
-
     fn from(r: RawLog) -> Event {
-        Event::from_raw(r, &TC)
+        Event::from_raw(r, &ParseConfig::default())
     }
 
     #[test]
@@ -96,5 +126,34 @@ mod tests {
         assert_eq!(from(raw(Some("x"), &[], Some(7))).time_ms, 7);
         let t = from(raw(Some("2026-01-01T00:01:00Z INFO x"), &[], None)).time_ms;
         assert_eq!(t, 1_767_225_660_000);
+    }
+
+    #[test]
+    fn signals_come_from_the_line_and_from_fields() {
+        let e = from(raw(
+            Some("2026-01-01T00:01:00Z INFO GET /cart took 350ms"),
+            &[("heap", "93%"), ("cpu", "0.97")],
+            None,
+        ));
+        assert_eq!(e.features.latency_ms, Some(350.0));
+        assert_eq!(e.features.memory_pressure, Some(0.93));
+        assert_eq!(e.features.cpu_pressure, Some(0.97));
+        let e = from(raw(
+            Some(r#"{"status":503,"msg":"upstream failed"}"#),
+            &[],
+            None,
+        ));
+        assert!(e.is_error(), "5xx without a level is an error");
+    }
+
+    #[test]
+    fn lines_differing_only_in_variables_share_a_template() {
+        let a = from(raw(Some("INFO order 1234 placed in 70ms"), &[], None));
+        let b = from(raw(Some("INFO order 98 placed in 12ms"), &[], None));
+        let c = from(raw(Some("INFO order 98 cancelled"), &[], None));
+        assert_eq!(a.template, b.template);
+        assert_ne!(a.template.unwrap().0, c.template.unwrap().0);
+        let j = from(raw(None, &[("msg", "charge 42 captured")], None));
+        assert_eq!(j.template.unwrap().1, "charge <*> captured");
     }
 }

@@ -2,50 +2,56 @@
 //! publishing and storing closed windows.
 
 use crate::event::Event;
-use crate::window::{Added, PartitionWindows, WindowConfig};
+use crate::rules::Rules;
+use crate::window::{Added, Closed, PartitionWindows, WindowConfig};
 use cloudsage_runtime::config::ScorerConfig;
 use cloudsage_runtime::{InMessage, Outputs, PartitionId, Processor, TableRow};
 use cloudsage_schemas::topics::{LOGS_RAW, WINDOWS_SCORED};
-use cloudsage_schemas::{decode_raw_log, Message as _, RawDefaults, RawLog, ScoredWindow};
-use logparse::timestamp::TimeConfig;
+use cloudsage_schemas::{decode_raw_log, Message as _, RawDefaults, RawLog};
+use logparse::ParseConfig;
 use std::collections::HashMap;
 
 pub struct ScorerProcessor {
     cfg: WindowConfig,
-    time: TimeConfig,
+    parse: ParseConfig,
+    rules: Rules,
     default_project: String,
     default_service: String,
     partitions: HashMap<PartitionId, PartitionWindows>,
-    closed: Vec<ScoredWindow>,
+    closed: Vec<Closed>,
     /// Late events seen (also reported per window).
     pub late_events: u64,
 }
 
 impl ScorerProcessor {
-    pub fn new(c: &ScorerConfig) -> Self {
-        Self {
+    /// Fails on invalid `ignore` patterns.
+    pub fn new(c: &ScorerConfig) -> anyhow::Result<Self> {
+        Ok(Self {
             cfg: WindowConfig {
                 size_ms: c.window.as_millis().max(1) as i64,
                 allowed_lateness_ms: c.allowed_lateness.as_millis() as i64,
                 idle_flush_ms: c.idle_flush.as_millis() as i64,
             },
-            time: TimeConfig::default(),
+            parse: ParseConfig::default(),
+            rules: Rules::new(c)?,
             default_project: c.default_project.clone(),
             default_service: c.default_service.clone(),
             partitions: HashMap::new(),
             closed: vec![],
             late_events: 0,
-        }
+        })
     }
 
     fn emit_closed(&mut self, out: &mut Outputs) {
-        for w in self.closed.drain(..) {
+        for Closed { window, templates } in self.closed.drain(..) {
             out.publish(
                 WINDOWS_SCORED,
-                format!("{}/{}", w.project, w.service),
-                w.encode(),
+                format!("{}/{}", window.project, window.service),
+                window.encode(),
             );
-            out.store(TableRow::RiskWindow(w));
+            out.store(TableRow::RiskWindow(window));
+            out.rows
+                .extend(templates.into_iter().map(TableRow::WindowTemplate));
         }
     }
 }
@@ -87,9 +93,26 @@ impl Processor for ScorerProcessor {
     }
 
     fn process(&mut self, msg: &InMessage, raw: RawLog, now_ms: i64, out: &mut Outputs) {
-        let event = Event::from_raw(raw, &self.time);
+        let rules = self.rules.for_project(&raw.project);
+        let text = raw.line.as_deref().or_else(|| {
+            raw.fields
+                .get("message")
+                .or(raw.fields.get("msg"))
+                .map(String::as_str)
+        });
+        let ignored_text = rules.ignores_text(text);
+        let mut event = Event::from_raw(raw, &self.parse);
+        event.ignored = ignored_text || rules.ignores_template(&event);
         let pw = self.partitions.entry(msg.partition_id()).or_default();
-        if pw.add(&self.cfg, event, msg.offset, now_ms, &mut self.closed) == Added::Late {
+        let added = pw.add(
+            &self.cfg,
+            event,
+            msg.offset,
+            now_ms,
+            &self.rules,
+            &mut self.closed,
+        );
+        if added == Added::Late {
             self.late_events += 1;
         }
         self.emit_closed(out);
@@ -97,14 +120,14 @@ impl Processor for ScorerProcessor {
 
     fn on_tick(&mut self, now_ms: i64, out: &mut Outputs) {
         for pw in self.partitions.values_mut() {
-            pw.flush_if_idle(&self.cfg, now_ms, &mut self.closed);
+            pw.flush_if_idle(&self.cfg, now_ms, &self.rules, &mut self.closed);
         }
         self.emit_closed(out);
     }
 
     fn finish(&mut self, out: &mut Outputs) {
         for pw in self.partitions.values_mut() {
-            pw.flush_all(&self.cfg, &mut self.closed);
+            pw.flush_all(&self.cfg, &self.rules, &mut self.closed);
         }
         self.emit_closed(out);
     }

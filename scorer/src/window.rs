@@ -5,10 +5,25 @@
 //! next window and in a metric), never silently dropped. One series' timestamps never make
 //! another's events late, so a backfilled file and live traffic can share a partition.
 
+use crate::baseline::SeriesBaseline;
 use crate::event::Event;
-use crate::score::{assess, WindowCounts};
+use crate::rules::Rules;
+use crate::score::{assess, Novelty};
+use crate::stats::WindowStats;
+use cloudsage_runtime::WindowTemplate;
 use cloudsage_schemas::{stable_id, ScoredWindow};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+
+/// Templates stored per window (the most erroneous, then the most frequent; new ones always).
+pub const TOP_TEMPLATES: usize = 10;
+
+/// A window the scorer has closed: the record for `windows.scored` and its template rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closed {
+    pub window: ScoredWindow,
+    pub templates: Vec<WindowTemplate>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WindowConfig {
@@ -21,7 +36,7 @@ type SeriesKey = (String, String);
 
 #[derive(Debug, Default, Clone)]
 struct OpenWindow {
-    counts: WindowCounts,
+    stats: WindowStats,
     /// Lowest input offset contributing: consumption must restart here to rebuild it.
     first_offset: i64,
 }
@@ -38,13 +53,25 @@ struct Series {
     /// Late events waiting to be reported with the series' next window.
     late: i64,
     last_activity_ms: i64,
+    /// What the series has learned from its closed windows.
+    baseline: SeriesBaseline,
+}
+
+/// A series as kept in the checkpoint: its watermark and baseline.
+#[derive(Debug, Serialize, Deserialize)]
+struct SeriesCheckpoint {
+    p: String,
+    s: String,
+    wm: i64,
+    b: SeriesBaseline,
 }
 
 impl Series {
-    fn restored(watermark_ms: i64) -> Series {
+    fn restored(watermark_ms: i64, baseline: SeriesBaseline) -> Series {
         Series {
             closed_until_ms: watermark_ms,
             restored_until_ms: watermark_ms,
+            baseline,
             ..Default::default()
         }
     }
@@ -80,12 +107,12 @@ impl PartitionWindows {
         event: Event,
         offset: i64,
         now_ms: i64,
-        closed: &mut Vec<ScoredWindow>,
+        rules: &Rules,
+        closed: &mut Vec<Closed>,
     ) -> Added {
         let start = event.time_ms.div_euclid(cfg.size_ms) * cfg.size_ms;
         let end = start.saturating_add(cfg.size_ms);
-        let (is_error, is_warning) = (event.is_error(), event.is_warning());
-        let key = (event.project, event.service);
+        let key = (event.project.clone(), event.service.clone());
         let s = self.series.entry(key.clone()).or_default();
         s.last_activity_ms = now_ms;
         let outcome = if end <= s.restored_until_ms {
@@ -95,12 +122,14 @@ impl PartitionWindows {
             Added::Late
         } else {
             let w = s.open.entry(start).or_insert_with(|| OpenWindow {
-                counts: WindowCounts::default(),
+                stats: WindowStats::default(),
                 first_offset: offset,
             });
-            w.counts.events += 1;
-            w.counts.errors += i64::from(is_error);
-            w.counts.warnings += i64::from(is_warning);
+            if event.ignored {
+                w.stats.ignored += 1;
+            } else {
+                w.stats.add(&event);
+            }
             Added::Counted
         };
         if outcome != Added::AlreadyEmitted {
@@ -109,7 +138,7 @@ impl PartitionWindows {
                     .map_or(event.time_ms, |m| m.max(event.time_ms)),
             );
             let watermark = s.watermark_ms(cfg);
-            close_until(cfg, &key, s, watermark, closed);
+            close_until(cfg, rules, &key, s, watermark, closed);
         }
         outcome
     }
@@ -119,7 +148,8 @@ impl PartitionWindows {
         &mut self,
         cfg: &WindowConfig,
         now_ms: i64,
-        closed: &mut Vec<ScoredWindow>,
+        rules: &Rules,
+        closed: &mut Vec<Closed>,
     ) {
         let mut keys: Vec<&SeriesKey> = self
             .series
@@ -133,18 +163,18 @@ impl PartitionWindows {
         let keys: Vec<SeriesKey> = keys.into_iter().cloned().collect();
         for key in keys {
             if let Some(s) = self.series.get_mut(&key) {
-                flush_series(cfg, &key, s, closed);
+                flush_series(cfg, rules, &key, s, closed);
             }
         }
     }
 
     /// Closes every open window (end of input).
-    pub fn flush_all(&mut self, cfg: &WindowConfig, closed: &mut Vec<ScoredWindow>) {
+    pub fn flush_all(&mut self, cfg: &WindowConfig, rules: &Rules, closed: &mut Vec<Closed>) {
         let mut keys: Vec<SeriesKey> = self.series.keys().cloned().collect();
         keys.sort();
         for key in keys {
             if let Some(s) = self.series.get_mut(&key) {
-                flush_series(cfg, &key, s, closed);
+                flush_series(cfg, rules, &key, s, closed);
             }
         }
     }
@@ -157,31 +187,35 @@ impl PartitionWindows {
             .min()
     }
 
-    /// Checkpoint: each series' watermark (its windows ending at or before it were emitted),
-    /// as JSON `[[project, service, watermark_ms], …]`.
+    /// Checkpoint: each series' watermark (its windows ending at or before it were emitted)
+    /// and learned baseline, as JSON.
     pub fn checkpoint(&self, cfg: &WindowConfig) -> Option<String> {
-        let mut entries: Vec<(&str, &str, i64)> = self
+        let mut entries: Vec<SeriesCheckpoint> = self
             .series
             .iter()
-            .map(|((p, s), st)| (p.as_str(), s.as_str(), st.watermark_ms(cfg)))
-            .filter(|(_, _, wm)| *wm > i64::MIN)
+            .map(|((p, s), st)| SeriesCheckpoint {
+                p: p.clone(),
+                s: s.clone(),
+                wm: st.watermark_ms(cfg),
+                b: st.baseline.clone(),
+            })
+            .filter(|c| c.wm > i64::MIN)
             .collect();
         if entries.is_empty() {
             return None;
         }
-        entries.sort();
+        entries.sort_by(|a, b| (&a.p, &a.s).cmp(&(&b.p, &b.s)));
         serde_json::to_string(&entries).ok()
     }
 
     /// Restores a checkpoint written by a previous owner. Unreadable checkpoints restore
     /// nothing (the partition is then replayed as if new: at-least-once still holds).
     pub fn restore(checkpoint: &str) -> PartitionWindows {
-        let entries: Vec<(String, String, i64)> =
-            serde_json::from_str(checkpoint).unwrap_or_default();
+        let entries: Vec<SeriesCheckpoint> = serde_json::from_str(checkpoint).unwrap_or_default();
         PartitionWindows {
             series: entries
                 .into_iter()
-                .map(|(p, s, wm)| ((p, s), Series::restored(wm)))
+                .map(|c| ((c.p, c.s), Series::restored(c.wm, c.b)))
                 .collect(),
         }
     }
@@ -189,10 +223,11 @@ impl PartitionWindows {
 
 fn close_until(
     cfg: &WindowConfig,
+    rules: &Rules,
     key: &SeriesKey,
     s: &mut Series,
     watermark: i64,
-    closed: &mut Vec<ScoredWindow>,
+    closed: &mut Vec<Closed>,
 ) {
     while let Some((&start, _)) = s.open.first_key_value() {
         if start.saturating_add(cfg.size_ms) > watermark {
@@ -200,56 +235,131 @@ fn close_until(
         }
         if let Some(w) = s.open.remove(&start) {
             let late = std::mem::take(&mut s.late);
-            closed.push(finish_window(cfg, key, start, w, late));
+            closed.push(finish_window(
+                cfg,
+                rules,
+                key,
+                start,
+                w,
+                late,
+                &mut s.baseline,
+            ));
         }
     }
 }
 
 fn flush_series(
     cfg: &WindowConfig,
+    rules: &Rules,
     key: &SeriesKey,
     s: &mut Series,
-    closed: &mut Vec<ScoredWindow>,
+    closed: &mut Vec<Closed>,
 ) {
     let horizon = s
         .open
         .keys()
         .next_back()
         .map_or(s.closed_until_ms, |start| start.saturating_add(cfg.size_ms));
-    close_until(cfg, key, s, i64::MAX, closed);
+    close_until(cfg, rules, key, s, i64::MAX, closed);
     s.closed_until_ms = s.closed_until_ms.max(horizon);
 }
 
+/// Scores a window against the series' baseline, then teaches the baseline the window.
 fn finish_window(
     cfg: &WindowConfig,
+    rules: &Rules,
     (project, service): &SeriesKey,
     start: i64,
     w: OpenWindow,
     late: i64,
-) -> ScoredWindow {
-    let mut counts = w.counts;
-    counts.late = late;
-    let a = assess(&counts);
-    ScoredWindow {
-        window_id: stable_id(&[
-            project,
-            service,
-            &start.to_string(),
-            &cfg.size_ms.to_string(),
-        ]),
-        project: project.clone(),
-        service: service.clone(),
-        window_start_ms: start,
-        window_end_ms: start + cfg.size_ms,
-        score: a.score,
-        factors: a.factors,
-        labels: a.labels,
-        top_factors: a.top_factors,
-        event_count: counts.events,
-        error_count: counts.errors,
-        warn_count: counts.warnings,
-        late_count: counts.late,
+    baseline: &mut SeriesBaseline,
+) -> Closed {
+    let mut stats = w.stats;
+    stats.late = late;
+    let window_id = stable_id(&[
+        project,
+        service,
+        &start.to_string(),
+        &cfg.size_ms.to_string(),
+    ]);
+    let mut novelty = Novelty::default();
+    let mut templates: Vec<WindowTemplate> = stats
+        .templates
+        .iter()
+        .map(|(id, t)| {
+            let is_new = !baseline.knows(id.0);
+            if is_new {
+                novelty.new_templates += 1;
+                novelty.new_error_templates += u32::from(t.errors > 0);
+            }
+            WindowTemplate {
+                project: project.clone(),
+                service: service.clone(),
+                window_start_ms: start,
+                window_id: window_id.clone(),
+                template_id: id.to_hex(),
+                template: t.template.clone(),
+                events: t.events,
+                errors: t.errors,
+                is_new: is_new && baseline.is_warm(),
+            }
+        })
+        .collect();
+    let a = assess(
+        &stats,
+        baseline,
+        novelty,
+        &rules.for_project(project).scoring,
+    );
+    // Keep the templates that explain the window: new ones, then by errors and count.
+    templates.sort_by(|x, y| {
+        (y.is_new, y.errors, y.events, &x.template_id).cmp(&(
+            x.is_new,
+            x.errors,
+            x.events,
+            &y.template_id,
+        ))
+    });
+    templates.truncate(TOP_TEMPLATES.max(templates.iter().filter(|t| t.is_new).count()));
+
+    learn(baseline, &stats);
+    Closed {
+        window: ScoredWindow {
+            window_id,
+            project: project.clone(),
+            service: service.clone(),
+            window_start_ms: start,
+            window_end_ms: start + cfg.size_ms,
+            score: a.score,
+            factors: a.factors,
+            labels: a.labels,
+            top_factors: a.top_factors,
+            event_count: stats.events,
+            error_count: stats.errors,
+            warn_count: stats.warnings,
+            late_count: stats.late,
+        },
+        templates,
     }
+}
+
+fn learn(b: &mut SeriesBaseline, s: &WindowStats) {
+    use crate::score::floors;
+    b.error_rate
+        .update_robust(s.error_rate(), floors::ERROR_RATE);
+    b.volume
+        .update_robust((s.events.max(0) as f64).ln_1p(), floors::VOLUME);
+    if let Some(p95) = s.latency_quantile(0.95) {
+        b.latency.update_robust(p95.ln_1p(), floors::LATENCY);
+    }
+    if let Some(m) = s.memory_max {
+        b.memory.update_robust(m, floors::PRESSURE);
+    }
+    if let Some(c) = s.cpu_max {
+        b.cpu.update_robust(c, floors::PRESSURE);
+    }
+    b.remember(s.templates.keys().map(|t| t.0));
+    b.windows = b.windows.saturating_add(1);
 }
 
 #[cfg(test)]
@@ -263,11 +373,18 @@ mod tests {
         idle_flush_ms: 30_000,
     };
 
+    fn rules() -> Rules {
+        Rules::new(&cloudsage_runtime::config::ScorerConfig::default()).unwrap()
+    }
+
     fn ev(service: &str, t: i64, sev: Option<Severity>) -> Event {
         Event {
             project: "p".into(),
             service: service.into(),
             time_ms: t,
+            features: Default::default(),
+            template: None,
+            ignored: false,
             severity: sev,
         }
     }
@@ -276,15 +393,22 @@ mod tests {
     fn window_closes_when_watermark_passes_its_end() {
         let mut pw = PartitionWindows::default();
         let mut out = vec![];
-        pw.add(&CFG, ev("a", 1_000, Some(Severity::Error)), 0, 0, &mut out);
-        pw.add(&CFG, ev("a", 30_000, None), 1, 0, &mut out);
+        pw.add(
+            &CFG,
+            ev("a", 1_000, Some(Severity::Error)),
+            0,
+            0,
+            &rules(),
+            &mut out,
+        );
+        pw.add(&CFG, ev("a", 30_000, None), 1, 0, &rules(), &mut out);
         // 65 s is inside the lateness of the first window's end (60 s + 10 s).
-        pw.add(&CFG, ev("a", 65_000, None), 2, 0, &mut out);
+        pw.add(&CFG, ev("a", 65_000, None), 2, 0, &rules(), &mut out);
         assert!(out.is_empty());
         assert_eq!(pw.retained_offset(), Some(0));
-        pw.add(&CFG, ev("a", 70_000, None), 3, 0, &mut out);
+        pw.add(&CFG, ev("a", 70_000, None), 3, 0, &rules(), &mut out);
         assert_eq!(out.len(), 1);
-        let w = &out[0];
+        let w = &out[0].window;
         assert_eq!((w.window_start_ms, w.window_end_ms), (0, 60_000));
         assert_eq!((w.event_count, w.error_count), (2, 1));
         assert_eq!(pw.retained_offset(), Some(2));
@@ -294,16 +418,19 @@ mod tests {
     fn late_events_are_counted_in_the_next_window() {
         let mut pw = PartitionWindows::default();
         let mut out = vec![];
-        pw.add(&CFG, ev("a", 1_000, None), 0, 0, &mut out);
-        pw.add(&CFG, ev("a", 75_000, None), 1, 0, &mut out);
+        pw.add(&CFG, ev("a", 1_000, None), 0, 0, &rules(), &mut out);
+        pw.add(&CFG, ev("a", 75_000, None), 1, 0, &rules(), &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(
-            pw.add(&CFG, ev("a", 2_000, None), 2, 0, &mut out),
+            pw.add(&CFG, ev("a", 2_000, None), 2, 0, &rules(), &mut out),
             Added::Late
         );
-        pw.flush_all(&CFG, &mut out);
+        pw.flush_all(&CFG, &rules(), &mut out);
         assert_eq!(out.len(), 2);
-        assert_eq!((out[1].event_count, out[1].late_count), (1, 1));
+        assert_eq!(
+            (out[1].window.event_count, out[1].window.late_count),
+            (1, 1)
+        );
     }
 
     #[test]
@@ -311,23 +438,23 @@ mod tests {
         // A backfill of old events next to live traffic in the same partition.
         let mut pw = PartitionWindows::default();
         let mut out = vec![];
-        pw.add(&CFG, ev("live", 10_000_000, None), 0, 0, &mut out);
+        pw.add(&CFG, ev("live", 10_000_000, None), 0, 0, &rules(), &mut out);
         assert_eq!(
-            pw.add(&CFG, ev("old", 1_000, None), 1, 0, &mut out),
+            pw.add(&CFG, ev("old", 1_000, None), 1, 0, &rules(), &mut out),
             Added::Counted
         );
-        pw.add(&CFG, ev("old", 80_000, None), 2, 0, &mut out);
+        pw.add(&CFG, ev("old", 80_000, None), 2, 0, &rules(), &mut out);
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].service, "old");
+        assert_eq!(out[0].window.service, "old");
     }
 
     #[test]
     fn out_of_order_within_lateness_is_counted() {
         let mut pw = PartitionWindows::default();
         let mut out = vec![];
-        pw.add(&CFG, ev("a", 61_000, None), 0, 0, &mut out);
+        pw.add(&CFG, ev("a", 61_000, None), 0, 0, &rules(), &mut out);
         assert_eq!(
-            pw.add(&CFG, ev("a", 55_000, None), 1, 0, &mut out),
+            pw.add(&CFG, ev("a", 55_000, None), 1, 0, &rules(), &mut out),
             Added::Counted
         );
     }
@@ -336,15 +463,15 @@ mod tests {
     fn idle_flush_closes_windows_and_advances_the_watermark() {
         let mut pw = PartitionWindows::default();
         let mut out = vec![];
-        pw.add(&CFG, ev("a", 1_000, None), 0, 100, &mut out);
-        pw.flush_if_idle(&CFG, 100 + 29_999, &mut out);
+        pw.add(&CFG, ev("a", 1_000, None), 0, 100, &rules(), &mut out);
+        pw.flush_if_idle(&CFG, 100 + 29_999, &rules(), &mut out);
         assert!(out.is_empty());
-        pw.flush_if_idle(&CFG, 100 + 30_000, &mut out);
+        pw.flush_if_idle(&CFG, 100 + 30_000, &rules(), &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(pw.retained_offset(), None);
         // The flushed window must not be reopened by an in-lateness straggler.
         assert_eq!(
-            pw.add(&CFG, ev("a", 2_000, None), 1, 200, &mut out),
+            pw.add(&CFG, ev("a", 2_000, None), 1, 200, &rules(), &mut out),
             Added::Late
         );
     }
@@ -361,7 +488,7 @@ mod tests {
             ev("b", 62_000, None),
         ];
         for (i, e) in events.iter().enumerate() {
-            first.add(&CFG, e.clone(), i as i64, 0, &mut out);
+            first.add(&CFG, e.clone(), i as i64, 0, &rules(), &mut out);
         }
         assert_eq!(out.len(), 1);
         let cp = first.checkpoint(&CFG).unwrap();
@@ -371,11 +498,11 @@ mod tests {
         let mut second = PartitionWindows::restore(&cp);
         let mut replay_out = vec![];
         for (i, e) in events.iter().enumerate().skip(from as usize) {
-            second.add(&CFG, e.clone(), i as i64, 0, &mut replay_out);
+            second.add(&CFG, e.clone(), i as i64, 0, &rules(), &mut replay_out);
         }
         assert!(replay_out.is_empty());
-        first.flush_all(&CFG, &mut out);
-        second.flush_all(&CFG, &mut replay_out);
+        first.flush_all(&CFG, &rules(), &mut out);
+        second.flush_all(&CFG, &rules(), &mut replay_out);
         // Both owners finish the same remaining windows with the same content.
         assert_eq!(out[1..].to_vec(), replay_out);
     }
@@ -391,10 +518,10 @@ mod tests {
         let mut a = PartitionWindows::default();
         let mut b = PartitionWindows::default();
         let (mut oa, mut ob) = (vec![], vec![]);
-        a.add(&CFG, ev("x", 5, None), 0, 0, &mut oa);
-        b.add(&CFG, ev("x", 6, None), 9, 7, &mut ob);
-        a.flush_all(&CFG, &mut oa);
-        b.flush_all(&CFG, &mut ob);
-        assert_eq!(oa[0].window_id, ob[0].window_id);
+        a.add(&CFG, ev("x", 5, None), 0, 0, &rules(), &mut oa);
+        b.add(&CFG, ev("x", 6, None), 9, 7, &rules(), &mut ob);
+        a.flush_all(&CFG, &rules(), &mut oa);
+        b.flush_all(&CFG, &rules(), &mut ob);
+        assert_eq!(oa[0].window.window_id, ob[0].window.window_id);
     }
 }

@@ -52,7 +52,7 @@ fn messages() -> Vec<InMessage> {
 async fn run(source: ScriptedSource, shutdown: CancellationToken) -> Vec<ScoredWindow> {
     let sink = CapturingSink::default();
     let driver = Driver {
-        processor: ScorerProcessor::new(&ScorerConfig::default()),
+        processor: ScorerProcessor::new(&ScorerConfig::default()).unwrap(),
         source,
         sink: sink.clone(),
         warehouse: None,

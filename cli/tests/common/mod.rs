@@ -70,7 +70,11 @@ pub fn spawn_stage(name: &str, config: &std::path::Path) -> Stage {
         .env_remove("CLOUDSAGE_KAFKA__BROKERS")
         .env_remove("CLOUDSAGE_CLICKHOUSE__URL")
         .env_remove("CLOUDSAGE_CLICKHOUSE__DATABASE")
-        .env("RUST_LOG", "info,rdkafka=warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("CLOUDSAGE_TEST_STAGE_LOG")
+                .unwrap_or_else(|_| "info,rdkafka=warn".into()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -4,6 +4,6 @@ use forecaster::ForecasterProcessor;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    cloudsage_runtime::app::run_stage_binary(9202, |c| ForecasterProcessor::new(&c.forecaster))
+    cloudsage_runtime::app::run_stage_binary(9202, |c| Ok(ForecasterProcessor::new(&c.forecaster)))
         .await
 }

@@ -2,9 +2,13 @@
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 /// `[notifier]`: alert rules and receivers.
+///
+/// Receivers are named; a name must be unique across all kinds (and not `console`), since
+/// the notification history and the dedup log are keyed by it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NotifierConfig {
@@ -14,13 +18,20 @@ pub struct NotifierConfig {
     pub project_thresholds: BTreeMap<String, f64>,
     /// Print every notification to standard output.
     pub console: bool,
-    /// Generic JSON webhooks (Alertmanager-style payload).
+    /// Generic JSON webhooks (Alertmanager webhook payload, version 4).
     pub webhooks: Vec<WebhookReceiver>,
+    /// Slack incoming webhooks (`[[notifier.slack]]`), Block Kit messages.
+    pub slack: Vec<SlackReceiver>,
+    /// Discord webhooks (`[[notifier.discord]]`), one embed per alert.
+    pub discord: Vec<DiscordReceiver>,
+    /// Email over SMTP (`[[notifier.email]]`), plain text and HTML.
+    pub email: Vec<EmailReceiver>,
     /// Per-attempt timeout of a delivery.
     #[serde(with = "humantime_serde")]
     pub delivery_timeout: Duration,
-    /// How long transient delivery failures (5xx, 429, network) are retried before the alert
-    /// goes to `alerts.dlq`.
+    /// How long transient delivery failures (5xx, 429, network, SMTP 4xx) are retried, with
+    /// exponential backoff or the receiver's announced delay, before the alert goes to
+    /// `alerts.dlq`.
     #[serde(with = "humantime_serde")]
     pub delivery_retry_for: Duration,
 }
@@ -32,17 +43,204 @@ impl Default for NotifierConfig {
             project_thresholds: BTreeMap::new(),
             console: true,
             webhooks: Vec::new(),
+            slack: Vec::new(),
+            discord: Vec::new(),
+            email: Vec::new(),
             delivery_timeout: Duration::from_secs(10),
             delivery_retry_for: Duration::from_secs(120),
         }
     }
 }
 
+/// `webhooks = [{ name, url }]`: a generic JSON webhook.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookReceiver {
     /// Receiver name, used in logs and notification history (the URL never is).
     pub name: String,
-    /// Target URL. Treated as a secret.
-    pub url: String,
+    /// Target URL. A secret: never logged.
+    pub url: Secret,
+    /// At most this many messages per minute to this receiver (bursts up to the same
+    /// number); unset means no limit.
+    pub max_per_minute: Option<u32>,
+}
+
+/// `[[notifier.slack]]`: a Slack incoming webhook.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackReceiver {
+    /// Receiver name, used in logs and notification history (the URL never is).
+    pub name: String,
+    /// The incoming-webhook URL (`https://hooks.slack.com/services/…`). A secret.
+    pub url: Secret,
+    /// At most this many messages per minute (Slack allows about one per second).
+    pub max_per_minute: Option<u32>,
+}
+
+/// `[[notifier.discord]]`: a Discord channel webhook.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordReceiver {
+    /// Receiver name, used in logs and notification history (the URL never is).
+    pub name: String,
+    /// The webhook URL (`https://discord.com/api/webhooks/…`). A secret.
+    pub url: Secret,
+    /// At most this many messages per minute (Discord allows about 30 per channel).
+    pub max_per_minute: Option<u32>,
+}
+
+/// `[[notifier.email]]`: email over SMTP.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailReceiver {
+    /// Receiver name, used in logs and notification history.
+    pub name: String,
+    /// SMTP server host name (also the name its TLS certificate must carry).
+    pub host: String,
+    /// SMTP port; default 25 with `tls = "none"`, 587 with `starttls`, 465 with `tls`.
+    pub port: Option<u16>,
+    /// `none` (plain text, local relays only), `starttls` (default; upgrade required, never
+    /// falls back to plain text) or `tls` (implicit TLS, "SMTPS").
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// Login user name; no authentication when unset.
+    pub username: Option<String>,
+    /// Login password. A secret: never logged.
+    pub password: Option<Secret>,
+    /// Sender address, e.g. `CloudSage <alerts@example.com>`.
+    pub from: String,
+    /// Recipient addresses (at least one).
+    pub to: Vec<String>,
+    /// At most this many mails per minute to this receiver.
+    pub max_per_minute: Option<u32>,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    None,
+    #[default]
+    Starttls,
+    Tls,
+}
+
+impl EmailReceiver {
+    /// The configured port, or the usual one for the TLS mode.
+    pub fn port_or_default(&self) -> u16 {
+        self.port.unwrap_or(match self.tls {
+            SmtpTls::None => 25,
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+        })
+    }
+}
+
+/// A configuration value that must not reach logs, metrics or error messages (webhook URLs
+/// carry their credentials in the path). `Debug` and `Display` print `***`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn receivers_of_every_kind_parse() {
+        let c = Config::from_toml(
+            r#"
+[notifier]
+webhooks = [{ name = "ops", url = "https://example.invalid/hook" }]
+
+[[notifier.slack]]
+name = "team"
+url = "https://hooks.slack.invalid/services/T/B/secret"
+max_per_minute = 20
+
+[[notifier.discord]]
+name = "chat"
+url = "https://discord.invalid/api/webhooks/1/secret"
+
+[[notifier.email]]
+name = "mail"
+host = "smtp.example.invalid"
+tls = "tls"
+username = "bot"
+password = "hunter2"
+from = "CloudSage <alerts@example.invalid>"
+to = ["a@example.invalid", "b@example.invalid"]
+"#,
+        )
+        .unwrap();
+        let n = &c.notifier;
+        assert_eq!(n.webhooks[0].max_per_minute, None);
+        assert_eq!(n.slack[0].max_per_minute, Some(20));
+        assert_eq!(
+            n.discord[0].url.expose(),
+            "https://discord.invalid/api/webhooks/1/secret"
+        );
+        let e = &n.email[0];
+        assert_eq!((e.tls, e.port_or_default()), (SmtpTls::Tls, 465));
+        assert_eq!(e.to.len(), 2);
+        // Secrets never show in the config's Debug output (which may be logged).
+        let debug = format!("{c:?}");
+        assert!(
+            !debug.contains("secret") && !debug.contains("hunter2"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn email_defaults_to_starttls_on_587() {
+        let c = Config::from_toml(
+            "[[notifier.email]]\nname = \"m\"\nhost = \"h\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]\n",
+        )
+        .unwrap();
+        let e = &c.notifier.email[0];
+        assert_eq!((e.tls, e.port_or_default()), (SmtpTls::Starttls, 587));
+        assert!(e.password.is_none());
+    }
+
+    #[test]
+    fn unknown_receiver_keys_and_tls_modes_are_errors() {
+        assert!(Config::from_toml(
+            "[[notifier.slack]]\nname = \"s\"\nurl = \"u\"\nchannel = \"#x\"\n"
+        )
+        .is_err());
+        assert!(Config::from_toml(
+            "[[notifier.email]]\nname = \"m\"\nhost = \"h\"\ntls = \"ssl\"\nfrom = \"a@b.c\"\nto = []\n"
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn secret_display_is_redacted() {
+        let s = Secret::new("https://hooks.example/abc");
+        assert_eq!(format!("{s} {s:?}"), "*** Secret(***)");
+    }
 }
