@@ -1,9 +1,12 @@
 //! The `cloudsage` command's library: the all-in-one run, file ingestion, the sample
 //! generator and the run report. `main.rs` is only argument parsing.
 
+pub mod alerts;
 pub mod analytics;
 pub mod detect;
 pub mod export;
+pub mod feedback;
+pub mod forecast_cmd;
 pub mod generate;
 pub mod ingest;
 pub mod report;

@@ -108,6 +108,31 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// A project's feedback on proposed actions, from ClickHouse, oldest first, and what the
+    /// forecaster learned from it (the score of each action kind, the ignore rules).
+    Feedback {
+        project: String,
+        /// Only feedback received in this span before now, e.g. `7d` (default: all).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        since: Option<std::time::Duration>,
+    },
+    /// The latest forecast of each service of a project, from ClickHouse: predicted score,
+    /// interval, confidence and why, the reasoning chain (with the backtest's error) and the
+    /// proposed actions.
+    Forecast {
+        project: String,
+        /// Only this service.
+        #[arg(long)]
+        service: Option<String>,
+    },
+    /// A project's notification history from ClickHouse, newest first: when, which alert,
+    /// which receiver, the result (delivered, failed, silenced, unrouted) and the attempts.
+    Alerts {
+        project: String,
+        /// How far back, e.g. `24h`, `7d`.
+        #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+        since: std::time::Duration,
+    },
 }
 
 #[derive(Subcommand)]
@@ -185,6 +210,15 @@ async fn main() -> anyhow::Result<()> {
         } => export::run(&config, &project, since, out.as_deref())
             .await
             .map(|_| ()),
+        Command::Feedback { project, since } => {
+            cloudsage::feedback::run(&config, &project, since).await
+        }
+        Command::Forecast { project, service } => {
+            cloudsage::forecast_cmd::run(&config, &project, service.as_deref()).await
+        }
+        Command::Alerts { project, since } => {
+            cloudsage::alerts::run(&config, &project, since).await
+        }
         Command::Templates { .. } => unreachable!("handled before the configuration is loaded"),
         Command::Detect { .. } => unreachable!("handled before the configuration is loaded"),
     }

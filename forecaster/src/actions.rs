@@ -1,5 +1,7 @@
-//! The action rule table: labels, top factors and chain → three concrete, time-bound actions
-//! naming the service and the evidence. First matching rules win; generic rules fill up.
+//! The action rule table: labels, top factors and chain → concrete, time-bound candidate
+//! actions naming the service and the evidence, in table order (specific rules first, generic
+//! ones fill up). [`propose`] takes the first three; the forecaster re-ranks the candidates
+//! with what the project taught it first (see [`crate::feedback`]).
 
 use crate::chain;
 use cloudsage_schemas::{Action, ScoredWindow};
@@ -27,6 +29,24 @@ const RULES: &[Rule] = &[
         deadline_hours: 2.0,
     },
     Rule {
+        label: Some("Memory Pressure"),
+        kind: "restart_pods",
+        title: "Restart {service}'s pods with the highest memory use and look for a leak",
+        deadline_hours: 1.0,
+    },
+    Rule {
+        label: Some("Latency Spike"),
+        kind: "scale_service",
+        title: "Add replicas to {service} and check its slowest dependency",
+        deadline_hours: 2.0,
+    },
+    Rule {
+        label: Some("CPU Saturation"),
+        kind: "scale_service",
+        title: "Add replicas (or CPU) to {service} and find the hot code path",
+        deadline_hours: 2.0,
+    },
+    Rule {
         label: None,
         kind: "watch_trend",
         title: "Check {service}'s risk panel again and confirm the trend",
@@ -46,8 +66,30 @@ const RULES: &[Rule] = &[
     },
 ];
 
-/// Three actions for the window, most urgent first. The critical chain halves deadlines.
+/// How many actions a forecast proposes.
+pub const PROPOSED: usize = 3;
+
+/// Every action kind the rule table can propose (feedback is learned for these only).
+pub fn kinds() -> Vec<&'static str> {
+    let mut kinds: Vec<&'static str> = vec![];
+    for r in RULES {
+        if !kinds.contains(&r.kind) {
+            kinds.push(r.kind);
+        }
+    }
+    kinds
+}
+
+/// Three actions for the window, most urgent first: the first [`PROPOSED`] candidates.
 pub fn propose(window: &ScoredWindow, chain_name: &str) -> Vec<Action> {
+    let mut actions = candidates(window, chain_name);
+    actions.truncate(PROPOSED);
+    actions
+}
+
+/// Every rule's action that applies to the window, in table order, one per kind. The
+/// critical chain halves deadlines.
+pub fn candidates(window: &ScoredWindow, chain_name: &str) -> Vec<Action> {
     let urgency = if chain_name == chain::CRITICAL {
         0.5
     } else {
@@ -66,13 +108,18 @@ pub fn propose(window: &ScoredWindow, chain_name: &str) -> Vec<Action> {
             format!(" ({})", window.labels.join(", "))
         }
     );
+    let mut seen: Vec<&str> = vec![];
     RULES
         .iter()
         .filter(|r| {
             r.label
                 .is_none_or(|l| window.labels.iter().any(|wl| wl == l))
         })
-        .take(3)
+        .filter(|r| {
+            let first = !seen.contains(&r.kind);
+            seen.push(r.kind);
+            first
+        })
         .map(|r| Action {
             kind: r.kind.to_string(),
             title: r.title.replace("{service}", &window.service),
@@ -113,6 +160,32 @@ mod tests {
         assert!(a[0].title.contains("checkout"));
         assert_eq!(a[0].deadline_hours, 0.5);
         assert!(a[0].evidence.contains("8 errors"));
+    }
+
+    #[test]
+    fn candidates_hold_every_matching_kind_once_in_table_order() {
+        let c = candidates(
+            &window(&["Latency Spike", "CPU Saturation", "Memory Pressure"]),
+            chain::STANDARD,
+        );
+        let kinds: Vec<_> = c.iter().map(|x| x.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "restart_pods",
+                "scale_service",
+                "watch_trend",
+                "review_alert_thresholds",
+                "add_runbook"
+            ]
+        );
+        // The first scale_service rule (latency) wins.
+        assert!(c[1].title.contains("slowest dependency"));
+        assert_eq!(
+            propose(&window(&["Memory Pressure"]), chain::STANDARD).len(),
+            3
+        );
+        assert_eq!(super::kinds().len(), 7);
     }
 
     #[test]

@@ -7,14 +7,18 @@
 //! - [`confidence`]: confidence and its explanation (pure).
 //! - [`chain`]: which reasoning chain applies (pure).
 //! - [`actions`]: the rule table that proposes three actions (pure).
+//! - [`feedback`]: learning from users' verdicts on actions, re-ranking them (pure).
 //! - [`forecast`]: the whole decision for one window, with its chain steps (pure).
 //! - [`series`]: one series' state and what a new window does to it (pure).
 //! - [`processor`]: the adapter the shared runtime drives.
+//! - [`enrich`]: optional LLM enrichment of forecasts, off the pipeline's path.
 
 pub mod actions;
 pub mod backtest;
 pub mod chain;
 pub mod confidence;
+pub mod enrich;
+pub mod feedback;
 pub mod fitting;
 pub mod forecast;
 pub mod history;

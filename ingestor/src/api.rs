@@ -1,7 +1,8 @@
 //! The HTTP adapter. `POST /v1/logs` (text, NDJSON, JSON, or a `multipart/form-data` file
 //! upload; optionally `Content-Encoding: gzip`) and `POST /v1/webhooks/<vendor>`: authenticate,
 //! rate-limit per project, decode, produce to `logs.raw` (rejects to `logs.raw.dlq`), answer
-//! 202 with counts. Every error is a JSON body (`{"error": "...", "status": N}`) a person can
+//! 202 with counts. `POST /v1/feedback` (see [`crate::feedback`]) produces a user's verdict
+//! on an action to `feedback`. Every error is a JSON body (`{"error": "...", "status": N}`) a person can
 //! act on.
 
 use crate::auth::TokenTable;
@@ -115,7 +116,10 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// The project of the request's token, if it is within its rate limit.
-fn authorize<S: Sink>(state: &IngestState<S>, headers: &HeaderMap) -> Result<String, ApiError> {
+pub(crate) fn authorize<S: Sink>(
+    state: &IngestState<S>,
+    headers: &HeaderMap,
+) -> Result<String, ApiError> {
     let project = state
         .tokens
         .project_for(header(headers, "authorization"))
@@ -139,7 +143,7 @@ fn authorize<S: Sink>(state: &IngestState<S>, headers: &HeaderMap) -> Result<Str
 }
 
 /// The body, within the size caps, with its `Content-Encoding` undone.
-async fn read_body<S: Sink>(
+pub(crate) async fn read_body<S: Sink>(
     state: &IngestState<S>,
     headers: &HeaderMap,
     body: Body,
@@ -375,6 +379,7 @@ pub fn router<S: Sink + 'static>(state: Arc<IngestState<S>>) -> Router {
     Router::new()
         .route("/v1/logs", post(post_logs::<S>))
         .route("/v1/webhooks/{vendor}", post(post_webhook::<S>))
+        .route("/v1/feedback", post(crate::feedback::post_feedback::<S>))
         .with_state(state)
 }
 

@@ -10,12 +10,14 @@
 //! - [`ratelimit`]: per-project request rate limits.
 //! - [`error`]: the JSON error answer.
 //! - [`api`]: the HTTP adapter (`POST /v1/logs`, `POST /v1/webhooks/<vendor>`).
+//! - [`feedback`]: `POST /v1/feedback`, users' verdicts on actions → `feedback`.
 
 pub mod api;
 pub mod auth;
 pub mod body;
 pub mod encoding;
 pub mod error;
+pub mod feedback;
 pub mod metric;
 pub mod multipart;
 pub mod ratelimit;

@@ -6,12 +6,17 @@
 //!   only after success or a permanent failure (then `alerts.dlq`); [`payload`] renders the
 //!   Alertmanager-compatible webhook body.
 
+pub mod decision;
 pub mod delivery;
 pub mod evaluator;
+pub mod incidents;
 pub mod payload;
 pub mod receivers;
+pub mod routing;
 pub mod rules;
+pub mod silences;
 
 pub use delivery::DeliveryProcessor;
+pub use delivery::RoutedDelivery;
 pub use evaluator::EvaluatorProcessor;
 pub use receivers::Receivers;

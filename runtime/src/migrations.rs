@@ -26,6 +26,21 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "window_templates",
         include_str!("../../deploy/clickhouse/migrations/0004_window_templates.sql"),
     ),
+    (
+        5,
+        "feedback",
+        include_str!("../../deploy/clickhouse/migrations/0005_feedback.sql"),
+    ),
+    (
+        6,
+        "incidents",
+        include_str!("../../deploy/clickhouse/migrations/0006_incidents.sql"),
+    ),
+    (
+        7,
+        "silences",
+        include_str!("../../deploy/clickhouse/migrations/0007_silences.sql"),
+    ),
 ];
 
 /// What the connected server supports.

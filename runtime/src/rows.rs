@@ -1,7 +1,7 @@
 //! ClickHouse row shapes, one per table, converted from the message types. DateTime
 //! columns are Unix seconds (`DateTime` exists on every server version we support).
 
-use crate::stage::{NotificationRecord, WindowTemplate};
+use crate::stage::{DecisionRecord, IncidentRecord, NotificationRecord, WindowTemplate};
 use cloudsage_schemas::{Alert, AlertStatus, Forecast, ScoredWindow, Severity};
 use serde::{Deserialize, Serialize};
 
@@ -216,6 +216,129 @@ impl WindowTemplateRow {
             events: t.events,
             errors: t.errors,
             is_new: u8::from(t.is_new),
+            version,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize, Deserialize)]
+pub struct IncidentRow {
+    pub project: String,
+    pub incident_id: String,
+    pub service: String,
+    pub fingerprint: String,
+    pub title: String,
+    pub severity: String,
+    pub status: String,
+    pub alert_ids: Vec<String>,
+    pub sources: Vec<String>,
+    pub opened_at: u32,
+    pub updated_at: u32,
+    pub resolved_at: u32,
+    pub action_kinds: Vec<String>,
+    pub action_confidences: Vec<f64>,
+    pub action_reasons: Vec<String>,
+    pub version: u64,
+}
+
+impl IncidentRow {
+    pub fn new(i: &IncidentRecord, version: u64) -> Self {
+        Self {
+            project: i.project.clone(),
+            incident_id: i.incident_id.clone(),
+            service: i.service.clone(),
+            fingerprint: i.fingerprint.clone(),
+            title: i.title.clone(),
+            severity: i.severity.clone(),
+            status: i.status.clone(),
+            alert_ids: i.alert_ids.clone(),
+            sources: i.sources.clone(),
+            opened_at: secs(i.opened_at_ms),
+            updated_at: secs(i.updated_at_ms),
+            resolved_at: i.resolved_at_ms.map(secs).unwrap_or(0),
+            action_kinds: i.actions.iter().map(|a| a.0.clone()).collect(),
+            action_confidences: i.actions.iter().map(|a| a.1).collect(),
+            action_reasons: i.actions.iter().map(|a| a.2.clone()).collect(),
+            version,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize, Deserialize)]
+pub struct DecisionRow {
+    pub project: String,
+    pub decision_id: String,
+    pub incident_id: String,
+    pub service: String,
+    pub verdict: String,
+    pub action: String,
+    pub confidence: f64,
+    pub severity: String,
+    pub impact: String,
+    pub reason: String,
+    pub dry_run: u8,
+    pub outcome: String,
+    pub outcome_detail: String,
+    pub decided_at: u32,
+    pub updated_at_ms: i64,
+    pub version: u64,
+}
+
+impl DecisionRow {
+    /// The version is the record's own `updated_at_ms` (not the write time), so a replayed
+    /// pending row never replaces an outcome written after it.
+    pub fn new(d: &DecisionRecord) -> Self {
+        Self {
+            project: d.project.clone(),
+            decision_id: d.decision_id.clone(),
+            incident_id: d.incident_id.clone(),
+            service: d.service.clone(),
+            verdict: d.verdict.clone(),
+            action: d.action.clone(),
+            confidence: d.confidence,
+            severity: d.severity.clone(),
+            impact: d.impact.clone(),
+            reason: d.reason.clone(),
+            dry_run: u8::from(d.dry_run),
+            outcome: d.outcome.clone(),
+            outcome_detail: d.outcome_detail.clone(),
+            decided_at: secs(d.decided_at_ms),
+            updated_at_ms: d.updated_at_ms,
+            version: d.updated_at_ms.max(0) as u64,
+        }
+    }
+}
+
+/// One user feedback (table `feedback`); optional fields are `''` when absent.
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize, Deserialize)]
+pub struct FeedbackRow {
+    pub project: String,
+    pub received_at: u32,
+    pub feedback_id: String,
+    pub service: String,
+    pub forecast_id: String,
+    pub action_kind: String,
+    pub verdict: String,
+    pub pattern: String,
+    pub comment: String,
+    pub user: String,
+    pub version: u64,
+}
+
+impl FeedbackRow {
+    pub fn new(f: &cloudsage_schemas::Feedback, version: u64) -> Self {
+        let text = |o: &Option<String>| o.clone().unwrap_or_default();
+        Self {
+            project: f.project.clone(),
+            received_at: secs(f.received_at_ms),
+            feedback_id: f.feedback_id.clone(),
+            service: text(&f.service),
+            forecast_id: text(&f.forecast_id),
+            action_kind: text(&f.action_kind),
+            verdict: f.verdict.name().to_string(),
+            pattern: text(&f.pattern),
+            comment: text(&f.comment),
+            user: text(&f.user),
             version,
         }
     }

@@ -47,6 +47,10 @@ pub enum TableRow {
     Alert(Alert),
     Notification(NotificationRecord),
     WindowTemplate(WindowTemplate),
+    /// A user's feedback on an action (table `feedback`, an audit trail).
+    Feedback(cloudsage_schemas::Feedback),
+    Incident(IncidentRecord),
+    Decision(DecisionRecord),
 }
 
 /// One message template's share of a closed window (table `window_templates`).
@@ -64,6 +68,57 @@ pub struct WindowTemplate {
     pub errors: u64,
     /// The series had not shown this template before.
     pub is_new: bool,
+}
+
+/// An incident: alerts of one group (project, service[, rule]) close in time (table
+/// `incidents`, ReplacingMergeTree on `incident_id`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentRecord {
+    /// Deterministic: a hash of the group key and the first alert's time.
+    pub incident_id: String,
+    pub project: String,
+    pub service: String,
+    /// The group key the alerts share.
+    pub fingerprint: String,
+    pub title: String,
+    /// `low`, `medium`, `high` or `critical`.
+    pub severity: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    pub alert_ids: Vec<String>,
+    /// Where the alerts came from: `cloudsage` (risk rules) or a vendor name.
+    pub sources: Vec<String>,
+    pub opened_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub resolved_at_ms: Option<i64>,
+    /// Suggested remediation actions, best first: kind, confidence (0..1), why.
+    pub actions: Vec<(String, f64, String)>,
+}
+
+/// One decision about an incident and its outcome (table `decisions`, ReplacingMergeTree on
+/// `decision_id`, versioned by `updated_at_ms` so an outcome replaces the pending row).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionRecord {
+    /// Deterministic: a hash of the incident, its severity and the action.
+    pub decision_id: String,
+    pub incident_id: String,
+    pub project: String,
+    pub service: String,
+    /// `AUTO_REMEDIATE`, `SCHEDULE_MAINTENANCE` or `ESCALATE_HUMAN`.
+    pub verdict: String,
+    pub action: String,
+    pub confidence: f64,
+    pub severity: String,
+    pub impact: String,
+    /// The matrix row that decided, for people.
+    pub reason: String,
+    pub dry_run: bool,
+    /// `recorded` (no call needed), `dry_run`, `pending`, `success`, `failure` or `skipped`.
+    pub outcome: String,
+    pub outcome_detail: String,
+    pub decided_at_ms: i64,
+    /// When this row's state last changed; orders its versions.
+    pub updated_at_ms: i64,
 }
 
 /// The outcome of one delivery attempt series, kept as notification history and as the

@@ -2,7 +2,9 @@
 //! check, and batched idempotent writes of [`TableRow`]s.
 
 use crate::config::ClickHouseConfig;
+use crate::rows::FeedbackRow;
 use crate::rows::{AlertRow, ForecastRow, NotificationRow, RiskWindowRow, WindowTemplateRow};
+use crate::rows::{DecisionRow, IncidentRow};
 use crate::stage::TableRow;
 use anyhow::Context as _;
 use clickhouse::{Client, Compression};
@@ -65,6 +67,9 @@ impl Warehouse {
         let mut alerts = vec![];
         let mut notifications = vec![];
         let mut templates = vec![];
+        let mut feedback = vec![];
+        let mut incidents = vec![];
+        let mut decisions = vec![];
         for r in rows {
             match r {
                 TableRow::RiskWindow(w) => windows.push(RiskWindowRow::new(w, version)),
@@ -72,6 +77,9 @@ impl Warehouse {
                 TableRow::Alert(a) => alerts.push(AlertRow::new(a, version)),
                 TableRow::Notification(n) => notifications.push(NotificationRow::new(n, version)),
                 TableRow::WindowTemplate(t) => templates.push(WindowTemplateRow::new(t, version)),
+                TableRow::Feedback(f) => feedback.push(FeedbackRow::new(f, version)),
+                TableRow::Incident(i) => incidents.push(IncidentRow::new(i, version)),
+                TableRow::Decision(d) => decisions.push(DecisionRow::new(d)),
             }
         }
         self.insert("risk_windows", &windows).await?;
@@ -79,6 +87,9 @@ impl Warehouse {
         self.insert("alerts", &alerts).await?;
         self.insert("notifications", &notifications).await?;
         self.insert("window_templates", &templates).await?;
+        self.insert("feedback", &feedback).await?;
+        self.insert("incidents", &incidents).await?;
+        self.insert("decisions", &decisions).await?;
         Ok(rows.len())
     }
 

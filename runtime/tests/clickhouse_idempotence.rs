@@ -56,7 +56,14 @@ fn window(start: i64, score: f64) -> ScoredWindow {
 async fn migrations_apply_once_and_are_recorded() {
     let db = db_name("migrate");
     let Some(wh) = warehouse(&db) else { return };
-    assert_eq!(wh.migrate().await.unwrap(), vec![1, 2, 3, 4]);
+    // Every migration, numbered 1, 2, … without gaps, applied in order on a fresh database.
+    let all: Vec<u32> = cloudsage_runtime::migrations::MIGRATIONS
+        .iter()
+        .map(|m| m.0)
+        .collect();
+    assert_eq!(all, (1..=all.len() as u32).collect::<Vec<_>>());
+    assert!(all.len() >= 5, "at least up to 0005_feedback");
+    assert_eq!(wh.migrate().await.unwrap(), all);
     assert_eq!(
         wh.migrate().await.unwrap(),
         Vec::<u32>::new(),
@@ -68,7 +75,7 @@ async fn migrations_apply_once_and_are_recorded() {
         .fetch_one()
         .await
         .unwrap();
-    assert_eq!(n, 4);
+    assert_eq!(n, all.len() as u64);
     wh.client()
         .query(&format!("DROP DATABASE {db}"))
         .execute()

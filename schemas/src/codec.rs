@@ -4,7 +4,7 @@
 use crate::{
     error::DecodeError,
     registry::{registry, Fingerprint, Registry, SchemaVersion, MAX_ALLOCATION_BYTES},
-    Alert, DeadLetter, Forecast, RawLog, ScoredWindow,
+    Alert, DeadLetter, Feedback, Forecast, RawLog, ScoredWindow,
 };
 use apache_avro::{from_avro_datum, from_value, write_avro_datum_ref};
 use serde::{de::DeserializeOwned, Serialize};
@@ -51,6 +51,9 @@ impl Message for Forecast {
 }
 impl Message for Alert {
     const NAME: &'static str = "io.cloudsage.Alert";
+}
+impl Message for Feedback {
+    const NAME: &'static str = "io.cloudsage.Feedback";
 }
 impl Message for DeadLetter {
     const NAME: &'static str = "io.cloudsage.DeadLetter";
@@ -452,6 +455,7 @@ mod tests {
                 Forecast::schema().fingerprint,
                 Alert::schema().fingerprint,
                 DeadLetter::schema().fingerprint,
+                Feedback::schema().fingerprint,
             ] {
                 let mut bytes = MAGIC.to_vec();
                 bytes.extend(header.0);
@@ -461,6 +465,7 @@ mod tests {
                 let _ = Forecast::decode(&bytes);
                 let _ = Alert::decode(&bytes);
                 let _ = DeadLetter::decode(&bytes);
+                let _ = Feedback::decode(&bytes);
             }
         }
     }

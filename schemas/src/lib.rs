@@ -2,6 +2,7 @@
 
 mod codec;
 mod error;
+pub mod feedback;
 mod raw;
 mod registry;
 pub mod topics;

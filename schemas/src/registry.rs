@@ -14,6 +14,7 @@ const BUILTIN: &[(u32, &str)] = &[
     (1, include_str!("../avro/forecast.v1.avsc")),
     (1, include_str!("../avro/alert.v1.avsc")),
     (1, include_str!("../avro/dead_letter.v1.avsc")),
+    (1, include_str!("../avro/feedback.v1.avsc")),
 ];
 
 /// Largest length (bytes of a string, items of an array block) the Avro decoder will allocate for.
@@ -194,6 +195,7 @@ mod tests {
             ("io.cloudsage.Forecast", "5f3713875432ddb1"),
             ("io.cloudsage.Alert", "93fa529110006021"),
             ("io.cloudsage.DeadLetter", "e86ba2703d91a54a"),
+            ("io.cloudsage.Feedback", "55a8d604c54cd749"),
         ];
         for (name, fingerprint) in expected {
             let v1 = registry().versions(name).find(|v| v.version == 1).unwrap();

@@ -9,6 +9,9 @@ pub const FORECASTS: &str = "forecasts";
 /// Alert state changes (firing / resolved), written by the notifier's rule evaluator and
 /// consumed by its delivery loop. This topic is the record of truth for alerts.
 pub const ALERTS: &str = "alerts";
+/// Users' verdicts on proposed actions ([`crate::Feedback`]), keyed by project; written by
+/// the ingestor's `POST /v1/feedback` or directly by producers, consumed by the forecaster.
+pub const FEEDBACK: &str = "feedback";
 
 /// The dead-letter topic of an input topic: `<topic>.dlq`. It carries the original bytes
 /// and the reason the record was rejected (see [`crate::DeadLetter`]).
@@ -18,7 +21,7 @@ pub fn dead_letter_topic(input: &str) -> String {
 
 /// All topics, data and dead-letter, that the pipeline needs to exist.
 pub fn all_topics() -> Vec<String> {
-    let data = [LOGS_RAW, WINDOWS_SCORED, FORECASTS, ALERTS];
+    let data = [LOGS_RAW, WINDOWS_SCORED, FORECASTS, ALERTS, FEEDBACK];
     data.iter()
         .map(|t| t.to_string())
         .chain(data.iter().map(|t| dead_letter_topic(t)))

@@ -191,6 +191,46 @@ pub struct DeadLetter {
     pub payload: Vec<u8>,
 }
 
+/// What a user says about an action (see [`Feedback`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedbackVerdict {
+    /// The action helped: a success for its kind.
+    Helpful,
+    /// The action did not help: a failure for its kind.
+    NotHelpful,
+    /// The user did it: a success for its kind.
+    Done,
+    /// Stop proposing actions of `action_kind`, or matching `pattern`.
+    IgnorePattern,
+}
+
+/// A user's verdict on a forecast's action, or on a kind of action. Topic `feedback`, keyed
+/// by project. The forecaster learns from it which actions to propose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// Deterministic id: a hash of every other field ([`Feedback::derive_id`]).
+    pub feedback_id: String,
+    pub project: String,
+    /// Service the feedback is about; an `ignore_pattern` with a service applies to it only.
+    pub service: Option<String>,
+    /// The forecast whose action is judged.
+    pub forecast_id: Option<String>,
+    /// Kind of the judged action, e.g. `restart_pods`. Required except for `ignore_pattern`
+    /// with a `pattern`.
+    pub action_kind: Option<String>,
+    pub verdict: FeedbackVerdict,
+    /// For `ignore_pattern`: actions whose kind or title contains this text
+    /// (case-insensitive) are no longer proposed.
+    pub pattern: Option<String>,
+    /// Free text from the user.
+    pub comment: Option<String>,
+    /// Who gave the feedback.
+    pub user: Option<String>,
+    /// When CloudSage (or the producer) received it.
+    pub received_at_ms: i64,
+}
+
 /// Deterministic short id (16 hex chars, XXH3-64) of the given parts, used for window, forecast
 /// and alert ids so replays produce the same ids.
 pub fn stable_id(parts: &[&str]) -> String {

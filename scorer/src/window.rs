@@ -13,7 +13,7 @@ use crate::stats::WindowStats;
 use cloudsage_runtime::WindowTemplate;
 use cloudsage_schemas::{stable_id, ScoredWindow};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// Templates stored per window (the most erroneous, then the most frequent; new ones always).
 pub const TOP_TEMPLATES: usize = 10;
@@ -49,7 +49,9 @@ struct Series {
     closed_until_ms: i64,
     /// Windows ending at or before this were emitted by a previous owner (restored checkpoint).
     restored_until_ms: i64,
-    open: BTreeMap<i64, OpenWindow>,
+    /// Open windows by start, ascending. Almost always one or two, so a small sorted `Vec`
+    /// (a `BTreeMap` node would cost kilobytes per series).
+    open: Vec<(i64, OpenWindow)>,
     /// Late events waiting to be reported with the series' next window.
     late: i64,
     last_activity_ms: i64,
@@ -121,10 +123,18 @@ impl PartitionWindows {
             s.late += 1;
             Added::Late
         } else {
-            let w = s.open.entry(start).or_insert_with(|| OpenWindow {
-                stats: WindowStats::default(),
-                first_offset: offset,
-            });
+            let i = match s.open.binary_search_by_key(&start, |(k, _)| *k) {
+                Ok(i) => i,
+                Err(i) => {
+                    let w = OpenWindow {
+                        stats: WindowStats::default(),
+                        first_offset: offset,
+                    };
+                    s.open.insert(i, (start, w));
+                    i
+                }
+            };
+            let w = &mut s.open[i].1;
             if event.ignored {
                 w.stats.ignored += 1;
             } else {
@@ -183,7 +193,7 @@ impl PartitionWindows {
     pub fn retained_offset(&self) -> Option<i64> {
         self.series
             .values()
-            .flat_map(|s| s.open.values().map(|w| w.first_offset))
+            .flat_map(|s| s.open.iter().map(|(_, w)| w.first_offset))
             .min()
     }
 
@@ -229,22 +239,22 @@ fn close_until(
     watermark: i64,
     closed: &mut Vec<Closed>,
 ) {
-    while let Some((&start, _)) = s.open.first_key_value() {
-        if start.saturating_add(cfg.size_ms) > watermark {
-            break;
-        }
-        if let Some(w) = s.open.remove(&start) {
-            let late = std::mem::take(&mut s.late);
-            closed.push(finish_window(
-                cfg,
-                rules,
-                key,
-                start,
-                w,
-                late,
-                &mut s.baseline,
-            ));
-        }
+    while s
+        .open
+        .first()
+        .is_some_and(|(start, _)| start.saturating_add(cfg.size_ms) <= watermark)
+    {
+        let (start, w) = s.open.remove(0);
+        let late = std::mem::take(&mut s.late);
+        closed.push(finish_window(
+            cfg,
+            rules,
+            key,
+            start,
+            w,
+            late,
+            &mut s.baseline,
+        ));
     }
 }
 
@@ -257,8 +267,8 @@ fn flush_series(
 ) {
     let horizon = s
         .open
-        .keys()
-        .next_back()
+        .last()
+        .map(|(start, _)| *start)
         .map_or(s.closed_until_ms, |start| start.saturating_add(cfg.size_ms));
     close_until(cfg, rules, key, s, i64::MAX, closed);
     s.closed_until_ms = s.closed_until_ms.max(horizon);

@@ -15,6 +15,7 @@ pub mod limit;
 pub mod slack;
 pub mod webhook;
 
+use crate::routing::notification::Envelope;
 use attempt::{next_wait, Attempt};
 use cloudsage_runtime::config::{DiscordReceiver, SlackReceiver};
 use cloudsage_runtime::config::{NotifierConfig, WebhookReceiver};
@@ -221,8 +222,65 @@ impl Receivers {
     }
 }
 
+impl Receivers {
+    /// A routed group notification to its one receiver. Skipped when every member alert
+    /// was already notified to it (unless it is a repeat); logged once per member alert.
+    async fn deliver_routed(&self, env: Envelope) -> DeliveryReport {
+        let mut report = DeliveryReport::default();
+        let receiver = env.receiver.as_str();
+        if !env.repeat {
+            let mut all_done = !env.members.is_empty();
+            for m in &env.members {
+                if !self.already_delivered(&m.alert_id, receiver).await {
+                    all_done = false;
+                    break;
+                }
+            }
+            if all_done {
+                tracing::info!(alert_id = %env.alert.alert_id, receiver, "already notified, skipping");
+                return report;
+            }
+        }
+        let (result, attempts) = if receiver == CONSOLE && self.console {
+            println!("{}", console::line(&env.alert));
+            ("delivered".to_string(), 1)
+        } else if let Some(target) = self.targets.iter().find(|t| t.name == receiver) {
+            let (record, permanent) = self.deliver_to(target, &env.alert).await;
+            report.permanent_failure = permanent;
+            (record.result, record.attempts)
+        } else {
+            // Routes are validated against the receivers at start-up; a stale notification
+            // (configuration changed since) cannot be delivered.
+            let reason = format!("unknown receiver {receiver:?}");
+            report.permanent_failure = Some(reason.clone());
+            (format!("failed: {reason}"), 0)
+        };
+        for m in &env.members {
+            if result == "delivered" {
+                self.delivered
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert((m.alert_id.clone(), receiver.to_string()));
+            }
+            report.notifications.push(NotificationRecord {
+                alert_id: m.alert_id.clone(),
+                receiver: receiver.to_string(),
+                project: m.project.clone(),
+                status: m.status.clone(),
+                result: result.clone(),
+                attempts,
+                sent_at_ms: now_ms(),
+            });
+        }
+        report
+    }
+}
+
 impl Deliverer for Receivers {
     async fn deliver(&self, alert: &Alert) -> DeliveryReport {
+        if let Some(env) = Envelope::open(alert) {
+            return self.deliver_routed(env).await;
+        }
         let mut report = DeliveryReport::default();
         if self.console && !self.already_delivered(&alert.alert_id, CONSOLE).await {
             println!("{}", console::line(alert));

@@ -25,6 +25,8 @@ pub struct ForecasterConfig {
     /// How many recent checks of past forecasts against actual scores the reported
     /// backtest MAE averages, per lead time (1 h ahead and the horizon).
     pub backtest_checks: usize,
+    /// Optional enrichment of forecasts by a language model (see [`super::LlmConfig`]).
+    pub llm: super::LlmConfig,
 }
 
 impl ForecasterConfig {
@@ -39,6 +41,7 @@ impl Default for ForecasterConfig {
             history_windows: 30,
             history_hours: 72,
             backtest_checks: 60,
+            llm: super::LlmConfig::default(),
         }
     }
 }

@@ -21,20 +21,25 @@ pub struct Config {
     pub scorer: ScorerConfig,
     pub forecaster: ForecasterConfig,
     pub notifier: NotifierConfig,
+    pub incidents: IncidentsConfig,
 }
 
 mod clickhouse;
 mod forecaster;
+mod incidents;
 mod ingestor;
 mod kafka;
+mod llm;
 mod notifier;
 mod scorer;
 mod service;
 
 pub use clickhouse::*;
 pub use forecaster::*;
+pub use incidents::*;
 pub use ingestor::*;
 pub use kafka::*;
+pub use llm::*;
 pub use notifier::*;
 pub use scorer::*;
 pub use service::*;

@@ -34,6 +34,106 @@ pub struct NotifierConfig {
     /// `alerts.dlq`.
     #[serde(with = "humantime_serde")]
     pub delivery_retry_for: Duration,
+    /// `[[notifier.routes]]`: which receivers get which alerts, and how alerts are grouped
+    /// into notifications. Routes are tried in order; the first match wins unless it sets
+    /// `continue = true`. An alert no route matches is not sent (it is recorded with result
+    /// `unrouted`). Without any route, every alert goes to every receiver at once.
+    pub routes: Vec<RouteConfig>,
+    /// `[[notifier.silences]]`: alerts matching a silence are not sent while it is active
+    /// (recorded with result `silenced`). More can be added at run time over
+    /// `POST /v1/silences`.
+    pub silences: Vec<SilenceConfig>,
+    /// `[notifier.dnd]`: do-not-disturb hours per receiver, keyed by receiver name
+    /// (`console` included), e.g. `ops-slack = { start = "22:00", end = "07:00" }`.
+    /// Non-critical notifications due during those hours are deferred until they end.
+    pub dnd: BTreeMap<String, DndConfig>,
+}
+
+/// `[[notifier.routes]]`: one route, like an Alertmanager route (the tree flattened).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Conditions that must all hold, Alertmanager style: `name=value`, `name!=value`,
+    /// `name=~regex`, `name!~regex` (regexes match the whole value). `project`, `service`,
+    /// `severity` (`info`/`warning`/`critical`), `rule` and `status` name the alert's fields;
+    /// any other name is a label. No matchers: the route matches every alert.
+    #[serde(default)]
+    pub matchers: Vec<String>,
+    /// Receiver names (`console` included) that get this route's notifications.
+    pub receivers: Vec<String>,
+    /// Labels (and `project`, `service`, `severity`, `rule`) whose values form the group key:
+    /// alerts with equal values are sent together. Empty: one group for the whole route.
+    #[serde(default)]
+    pub group_by: Vec<String>,
+    /// How long a new group waits for more alerts before its first notification.
+    #[serde(default = "default_group_wait", with = "humantime_serde")]
+    pub group_wait: Duration,
+    /// Least time between two notifications of a group about new changes.
+    #[serde(default = "default_group_interval", with = "humantime_serde")]
+    pub group_interval: Duration,
+    /// How long after the last notification a group that is still firing, with no changes,
+    /// is notified again.
+    #[serde(default = "default_repeat_interval", with = "humantime_serde")]
+    pub repeat_interval: Duration,
+    /// Also notify when alerts resolve.
+    #[serde(default = "default_true")]
+    pub send_resolved: bool,
+    /// Keep trying the routes after this one when it matches.
+    #[serde(default, rename = "continue")]
+    pub continue_matching: bool,
+}
+
+fn default_group_wait() -> Duration {
+    Duration::from_secs(30)
+}
+
+fn default_group_interval() -> Duration {
+    Duration::from_secs(5 * 60)
+}
+
+fn default_repeat_interval() -> Duration {
+    Duration::from_secs(4 * 3600)
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// `[[notifier.silences]]`: mute matching alerts for a time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SilenceConfig {
+    /// Matchers, as in routes (at least one).
+    pub matchers: Vec<String>,
+    /// Start (RFC 3339, e.g. `2026-11-20T22:00:00Z`); unset means already active.
+    #[serde(default, with = "humantime_serde")]
+    pub starts_at: Option<std::time::SystemTime>,
+    /// End (RFC 3339); after it the silence no longer applies.
+    #[serde(with = "humantime_serde")]
+    pub ends_at: std::time::SystemTime,
+    /// Why, for people.
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// Do-not-disturb hours of one receiver.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DndConfig {
+    /// Start of the quiet hours, `HH:MM` local time.
+    pub start: String,
+    /// End of the quiet hours, `HH:MM` local time; earlier than `start` means the next day.
+    pub end: String,
+    /// The local time's offset from UTC: `UTC` (default) or `+02:00` / `-05:30`.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// Notifications with a firing critical alert are sent even during quiet hours.
+    #[serde(default = "default_true")]
+    pub critical_breaks_through: bool,
+}
+
+fn default_timezone() -> String {
+    "UTC".into()
 }
 
 impl Default for NotifierConfig {
@@ -48,6 +148,9 @@ impl Default for NotifierConfig {
             email: Vec::new(),
             delivery_timeout: Duration::from_secs(10),
             delivery_retry_for: Duration::from_secs(120),
+            routes: Vec::new(),
+            silences: Vec::new(),
+            dnd: BTreeMap::new(),
         }
     }
 }
@@ -236,6 +339,49 @@ to = ["a@example.invalid", "b@example.invalid"]
             "[[notifier.email]]\nname = \"m\"\nhost = \"h\"\ntls = \"ssl\"\nfrom = \"a@b.c\"\nto = []\n"
         )
         .is_err());
+    }
+
+    #[test]
+    fn routes_silences_and_dnd_parse_with_defaults() {
+        let c = Config::from_toml(
+            r#"
+[[notifier.routes]]
+matchers = ["severity=critical", "service=~api|web"]
+receivers = ["pager"]
+group_by = ["project", "service"]
+group_wait = "10s"
+continue = true
+
+[[notifier.routes]]
+receivers = ["console"]
+
+[[notifier.silences]]
+matchers = ["project=shop"]
+ends_at = "2030-01-01T00:00:00Z"
+
+[notifier.dnd]
+pager = { start = "22:00", end = "07:00", timezone = "+02:00" }
+"#,
+        )
+        .unwrap();
+        let n = &c.notifier;
+        let r = &n.routes[0];
+        assert_eq!(r.group_wait, Duration::from_secs(10));
+        assert!(r.continue_matching && r.send_resolved);
+        let d = &n.routes[1];
+        assert_eq!(
+            (d.group_wait, d.group_interval, d.repeat_interval),
+            (
+                Duration::from_secs(30),
+                Duration::from_secs(300),
+                Duration::from_secs(4 * 3600)
+            )
+        );
+        assert!(!d.continue_matching);
+        assert!(n.silences[0].starts_at.is_none());
+        let dnd = &n.dnd["pager"];
+        assert!(dnd.critical_breaks_through && dnd.timezone == "+02:00");
+        assert!(Config::from_toml("[[notifier.routes]]\nreceivers = []\nwait = \"1s\"\n").is_err());
     }
 
     #[test]
