@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod analytics;
+pub mod bench;
 pub mod detect;
 pub mod export;
 pub mod feedback;

@@ -48,6 +48,16 @@ enum Command {
     },
     /// Apply ClickHouse migrations.
     Migrate,
+    /// The scorer end to end on the configured broker (and ClickHouse): lines/s, latency
+    /// from a line's acknowledgement to its window on `windows.scored`, peak RSS.
+    Bench {
+        /// Lines to push through.
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: u64,
+        /// Services the lines are spread over.
+        #[arg(long, default_value_t = 100)]
+        series: u64,
+    },
     /// Kafka topic administration.
     Topics {
         #[command(subcommand)]
@@ -172,6 +182,7 @@ async fn main() -> anyhow::Result<()> {
             project,
             service,
         } => ingest::ingest(&config, &file, &project, &service).await,
+        Command::Bench { lines, series } => cloudsage::bench::bench(&config, lines, series).await,
         Command::Migrate => {
             let w = cloudsage_runtime::warehouse::Warehouse::from_config(&config.clickhouse)
                 .ok_or_else(|| {
