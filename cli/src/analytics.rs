@@ -53,27 +53,8 @@ impl TimeRange {
     }
 }
 
-/// One scored window as stored in `risk_windows`.
-#[derive(Debug, Clone, PartialEq, clickhouse::Row, Deserialize)]
-pub struct WindowRecord {
-    pub project: String,
-    pub service: String,
-    /// Unix seconds.
-    pub window_start: u32,
-    /// Unix seconds.
-    pub window_end: u32,
-    pub window_id: String,
-    pub score: f64,
-    pub factor_names: Vec<String>,
-    pub factor_values: Vec<f64>,
-    pub factor_points: Vec<f64>,
-    pub labels: Vec<String>,
-    pub top_factors: Vec<String>,
-    pub event_count: u64,
-    pub error_count: u64,
-    pub warn_count: u64,
-    pub late_count: u64,
-}
+/// One scored window as stored in `risk_windows` (the row the stages write).
+pub type WindowRecord = cloudsage_runtime::rows::RiskWindowRow;
 
 /// Start of the newest window of `project` (optionally one service), if it has any.
 pub async fn newest_window(
@@ -109,7 +90,7 @@ pub async fn history(
         .query(
             "SELECT project, service, toUInt32(window_start), toUInt32(window_end), window_id, \
              score, factor_names, factor_values, factor_points, labels, top_factors, \
-             event_count, error_count, warn_count, late_count \
+             event_count, error_count, warn_count, late_count, version \
              FROM risk_windows FINAL \
              WHERE project = ? AND (? = '' OR service = ?) \
              AND window_start >= toDateTime(?) AND window_start <= toDateTime(?) \

@@ -20,18 +20,6 @@ use tokio_util::sync::CancellationToken;
 const WINDOW_MS: i64 = 60_000;
 const STEP_MS: i64 = 500;
 
-fn peak_rss_mib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kib: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kib / 1024)
-}
-
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -127,7 +115,7 @@ pub async fn bench(config: &Config, lines: u64, series: u64) -> anyhow::Result<(
         "line acked → window on windows.scored: p50 {:.0} ms, p99 {:.0} ms; peak RSS {} MiB",
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),
-        peak_rss_mib().map_or("?".into(), |m| m.to_string())
+        cloudsage_runtime::process::peak_rss_kib().map_or("?".into(), |k| (k / 1024).to_string())
     );
     anyhow::ensure!(
         seen == expected,

@@ -5,13 +5,13 @@
 mod common;
 
 use cloudsage::ingest::for_each_chunk;
-use cloudsage::run::{bundled_sample, run_embedded};
+use cloudsage::run::bundled_sample;
 use cloudsage_runtime::kafka::{ensure_topics, KafkaSink};
 use cloudsage_runtime::transport::Sink;
 use cloudsage_runtime::warehouse::Warehouse;
 use cloudsage_runtime::Config;
+use common::scorer_run::*;
 use common::*;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -21,11 +21,7 @@ async fn scorer_killed_mid_stream_loses_and_duplicates_nothing() {
     };
     let run = unique("kill");
     let dir = tempfile::tempdir().unwrap();
-    let toml = format!(
-        "[kafka]\nbrokers = \"{kafka}\"\ngroup_prefix = \"{run}\"\n[clickhouse]\nurl = \"{ch}\"\ndatabase = \"{run}\"\n\
-         [http]\nlisten = \"127.0.0.1:{}\"\n[pipeline]\nbatch_size = 300\ntick = \"500ms\"\n[scorer]\nidle_flush = \"4s\"\n",
-        free_port()
-    );
+    let toml = scorer_config(&kafka, &ch, &run, free_port());
     let path = dir.path().join("scorer.toml");
     std::fs::write(&path, &toml).unwrap();
     let cfg = Config::from_toml(&toml).unwrap();
@@ -33,19 +29,7 @@ async fn scorer_killed_mid_stream_loses_and_duplicates_nothing() {
         .await
         .unwrap();
 
-    let (expected, _) = run_embedded(
-        &Config::from_toml("[notifier]\nconsole = false").unwrap(),
-        &bundled_sample(),
-        &run,
-        "app",
-    )
-    .await
-    .unwrap();
-    let want: BTreeMap<String, f64> = expected
-        .windows
-        .iter()
-        .map(|w| (w.window_id.clone(), w.score))
-        .collect();
+    let want = expected_window_scores(&run).await;
 
     // Produce the sample in two halves, killing the scorer while it works on the first.
     let text = std::fs::read_to_string(bundled_sample()).unwrap();
@@ -86,27 +70,11 @@ async fn scorer_killed_mid_stream_loses_and_duplicates_nothing() {
     sink.flush();
     let _restarted = spawn_stage("scorer", &path);
 
-    let deadline = Instant::now() + Duration::from_secs(240);
-    let got = loop {
-        let rows: Vec<WindowScore> = wh
-            .client()
-            .query("SELECT window_id, score FROM risk_windows FINAL WHERE project = ? ORDER BY window_id")
-            .bind(&run)
-            .fetch_all()
-            .await
-            .unwrap_or_default();
-        if rows.len() >= want.len() || Instant::now() > deadline {
-            break rows;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
-    let got: BTreeMap<String, f64> = got.into_iter().map(|w| (w.window_id, w.score)).collect();
-    let lost = want.keys().filter(|k| !got.contains_key(*k)).count();
-    let wrong = want
-        .iter()
-        .filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v))
-        .count();
-    println!("windows expected {}, found {}, lost {lost}, wrong score {wrong}; {at_kill} written before the kill", want.len(), got.len());
+    let got = stored_window_scores(&wh, &run, want.len(), Duration::from_secs(240)).await;
+    println!(
+        "{}; {at_kill} written before the kill",
+        compare(&want, &got)
+    );
     assert_eq!(got, want);
     wh.client()
         .query(&format!("DROP DATABASE {run}"))

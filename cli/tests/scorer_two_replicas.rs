@@ -5,14 +5,14 @@
 mod common;
 
 use cloudsage::ingest::for_each_chunk;
-use cloudsage::run::{bundled_sample, run_embedded};
+use cloudsage::run::bundled_sample;
 use cloudsage_runtime::kafka::{ensure_topics, KafkaSink};
 use cloudsage_runtime::transport::Sink;
 use cloudsage_runtime::warehouse::Warehouse;
 use cloudsage_runtime::Config;
+use common::scorer_run::*;
 use common::*;
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_score_like_one() {
@@ -21,14 +21,11 @@ async fn two_replicas_score_like_one() {
     };
     let run = unique("twin");
     let dir = tempfile::tempdir().unwrap();
-    let config = |port: u16| {
-        format!(
-            "[kafka]\nbrokers = \"{kafka}\"\ngroup_prefix = \"{run}\"\n[clickhouse]\nurl = \"{ch}\"\ndatabase = \"{run}\"\n\
-             [http]\nlisten = \"127.0.0.1:{port}\"\n[pipeline]\nbatch_size = 300\ntick = \"500ms\"\n[scorer]\nidle_flush = \"4s\"\n"
-        )
-    };
     let (a_port, b_port) = (free_port(), free_port());
-    let (a_toml, b_toml) = (config(a_port), config(b_port));
+    let (a_toml, b_toml) = (
+        scorer_config(&kafka, &ch, &run, a_port),
+        scorer_config(&kafka, &ch, &run, b_port),
+    );
     let (a_path, b_path) = (dir.path().join("a.toml"), dir.path().join("b.toml"));
     std::fs::write(&a_path, &a_toml).unwrap();
     std::fs::write(&b_path, &b_toml).unwrap();
@@ -37,19 +34,7 @@ async fn two_replicas_score_like_one() {
         .await
         .unwrap();
 
-    let (expected, _) = run_embedded(
-        &Config::from_toml("[notifier]\nconsole = false").unwrap(),
-        &bundled_sample(),
-        &run,
-        "app",
-    )
-    .await
-    .unwrap();
-    let want: BTreeMap<String, f64> = expected
-        .windows
-        .iter()
-        .map(|w| (w.window_id.clone(), w.score))
-        .collect();
+    let want = expected_window_scores(&run).await;
 
     let wh = Warehouse::from_config(&cfg.clickhouse).unwrap();
     wh.migrate().await.unwrap();
@@ -61,21 +46,7 @@ async fn two_replicas_score_like_one() {
         .unwrap();
     sink.flush();
 
-    let deadline = Instant::now() + Duration::from_secs(150);
-    let got = loop {
-        let rows: Vec<WindowScore> = wh
-            .client()
-            .query("SELECT window_id, score FROM risk_windows FINAL WHERE project = ? ORDER BY window_id")
-            .bind(&run)
-            .fetch_all()
-            .await
-            .unwrap_or_default();
-        if rows.len() >= want.len() || Instant::now() > deadline {
-            break rows;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
-    let got: BTreeMap<String, f64> = got.into_iter().map(|w| (w.window_id, w.score)).collect();
+    let got = stored_window_scores(&wh, &run, want.len(), Duration::from_secs(150)).await;
     // How the input was split (informational: tansu may hand everything to one member first).
     let mut records_in = vec![];
     for port in [a_port, b_port] {
@@ -92,15 +63,9 @@ async fn two_replicas_score_like_one() {
             .sum();
         records_in.push(n);
     }
-    let lost = want.keys().filter(|k| !got.contains_key(*k)).count();
-    let wrong = want
-        .iter()
-        .filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v))
-        .count();
     println!(
-        "windows expected {}, found {}, lost {lost}, wrong score {wrong}; records read per replica {records_in:?}",
-        want.len(),
-        got.len()
+        "{}; records read per replica {records_in:?}",
+        compare(&want, &got)
     );
     assert_eq!(got, want);
     wh.client()

@@ -13,6 +13,7 @@ pub mod logging;
 pub mod memory;
 pub mod metrics;
 pub mod migrations;
+pub mod process;
 pub mod resume_gap;
 pub mod rows;
 pub mod server;

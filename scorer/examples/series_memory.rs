@@ -1,19 +1,10 @@
 //! Peak memory of the scorer with many active series: N series each with one open window
 //! and a warm baseline (`cargo run --release -p scorer --example series_memory -- 100000`).
-//! Prints the process's peak RSS (VmHWM from /proc/self/status, Linux).
+//! Prints the process's peak RSS.
 
 use cloudsage_runtime::config::ScorerConfig;
 use cloudsage_runtime::{InMessage, Outputs, Processor};
 use scorer::ScorerProcessor;
-
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-}
 
 fn main() {
     let series: usize = std::env::args()
@@ -54,6 +45,6 @@ fn main() {
         "{series} series, {windows} windows each ({} events) in {:.2}s; peak RSS {} MiB",
         offset,
         start.elapsed().as_secs_f64(),
-        peak_rss_kib().map_or("?".into(), |k| (k / 1024).to_string())
+        cloudsage_runtime::process::peak_rss_kib().map_or("?".into(), |k| (k / 1024).to_string())
     );
 }

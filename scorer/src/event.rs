@@ -28,6 +28,18 @@ pub struct Event {
 const LEVEL_KEYS: &[&str] = &["level", "severity", "lvl", "log.level", "levelname"];
 const MESSAGE_KEYS: &[&str] = &["message", "msg", "log", "text"];
 
+/// The message of a record that came as structured fields only.
+fn message_field(raw: &RawLog) -> Option<&str> {
+    MESSAGE_KEYS
+        .iter()
+        .find_map(|k| raw.fields.get(*k).map(String::as_str))
+}
+
+/// The text a user's `ignore` regexes are matched against: the line, else the message field.
+pub fn raw_text(raw: &RawLog) -> Option<&str> {
+    raw.line.as_deref().or_else(|| message_field(raw))
+}
+
 impl Event {
     /// The event of a record. The event time is the record's own, else one found in the line
     /// (leading timestamp, JSON/logfmt time field, syslog header), else the receive time.
@@ -50,11 +62,7 @@ impl Event {
             .as_ref()
             .map(|p| p.message.as_ref())
             .filter(|m| !m.trim().is_empty())
-            .or_else(|| {
-                MESSAGE_KEYS
-                    .iter()
-                    .find_map(|k| raw.fields.get(*k).map(String::as_str))
-            });
+            .or_else(|| message_field(&raw));
         let template = message.map(|m| {
             let mut t = logparse::mask::mask_line(m);
             let id = TemplateId::of(&t);

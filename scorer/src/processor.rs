@@ -94,13 +94,7 @@ impl Processor for ScorerProcessor {
 
     fn process(&mut self, msg: &InMessage, raw: RawLog, now_ms: i64, out: &mut Outputs) {
         let rules = self.rules.for_project(&raw.project);
-        let text = raw.line.as_deref().or_else(|| {
-            raw.fields
-                .get("message")
-                .or(raw.fields.get("msg"))
-                .map(String::as_str)
-        });
-        let ignored_text = rules.ignores_text(text);
+        let ignored_text = rules.ignores_text(crate::event::raw_text(&raw));
         let mut event = Event::from_raw(raw, &self.parse);
         event.ignored = ignored_text || rules.ignores_template(&event);
         let pw = self.partitions.entry(msg.partition_id()).or_default();

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod scorer_run;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
