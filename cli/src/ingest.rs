@@ -1,4 +1,6 @@
 //! `cloudsage ingest FILE|-`: streams lines onto `logs.raw` in batches, with a progress bar.
+//! `cloudsage ingest FILE --follow`: tails a growing file across rotation (see [`crate::follow`])
+//! until SIGINT/SIGTERM.
 
 use cloudsage_runtime::kafka::{ensure_topics, KafkaSink};
 use cloudsage_runtime::transport::Sink;
@@ -107,5 +109,54 @@ pub async fn ingest(
         "ingested {accepted} lines ({rejected} rejected to logs.raw.dlq) in {secs:.2} s ({:.0} lines/s)",
         accepted as f64 / secs.max(1e-9)
     );
+    Ok(())
+}
+
+/// How often a followed file is checked for new lines and rotation.
+const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// `cloudsage ingest FILE --follow`: sends the lines appended to `file` (all of it first with
+/// `from_beginning`) until SIGINT/SIGTERM, then sends what was read, a partial last line
+/// included, and waits for the broker's acknowledgements before returning.
+pub async fn follow(
+    config: &Config,
+    file: &Path,
+    project: &str,
+    service: &str,
+    from_beginning: bool,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(file != Path::new("-"), "--follow needs a file, not stdin");
+    ensure_topics(&config.kafka, &cloudsage_schemas::topics::all_topics()).await?;
+    let sink = KafkaSink::new(&config.kafka)?;
+    let stop = cloudsage_runtime::shutdown::shutdown_on_signals();
+    let mut follower = crate::follow::Follower::new(file, from_beginning)
+        .map_err(|e| anyhow::anyhow!("cannot follow {}: {e}", file.display()))?;
+    tracing::info!(file = %file.display(), from_beginning, "following");
+    let (mut accepted, mut rejected) = (0u64, 0u64);
+    let mut chunk: Vec<u8> = Vec::with_capacity(1 << 20);
+    let mut send = |records: Vec<cloudsage_runtime::stage::OutRecord>| sink.send(records);
+    loop {
+        let stopping = stop.is_cancelled();
+        let read = follower.poll(&mut chunk)?;
+        // On a stop, first read the file to its current end, then the partial last line.
+        let done = stopping && read == 0;
+        if done {
+            follower.finish(&mut chunk);
+        }
+        let (a, r) = flush(&mut chunk, project, service, "file", &mut send).await?;
+        accepted += a;
+        rejected += r;
+        if done {
+            break;
+        }
+        if read == 0 {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = tokio::time::sleep(FOLLOW_POLL) => {}
+            }
+        }
+    }
+    sink.flush();
+    println!("ingested {accepted} lines ({rejected} rejected to logs.raw.dlq)");
     Ok(())
 }

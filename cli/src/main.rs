@@ -45,6 +45,12 @@ enum Command {
         project: String,
         #[arg(long, default_value = "default")]
         service: String,
+        /// Keep reading lines appended to FILE, across rotation, until SIGINT/SIGTERM.
+        #[arg(long)]
+        follow: bool,
+        /// With `--follow`: send the lines already in FILE first (default: start at its end).
+        #[arg(long, requires = "follow")]
+        from_beginning: bool,
     },
     /// Apply ClickHouse migrations.
     Migrate,
@@ -55,6 +61,20 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         lines: u64,
         /// Services the lines are spread over.
+        #[arg(long, default_value_t = 100)]
+        series: u64,
+    },
+    /// The four stage binaries (next to this executable) as separate processes on the
+    /// configured broker and ClickHouse, fed at a fixed rate: sustained lines/s, consumer lag
+    /// over time, ack → window and ack → notification latency (p50/p99), peak RSS per stage.
+    Soak {
+        /// Lines per second to post to the ingestor.
+        #[arg(long, default_value_t = 20_000)]
+        rate: u64,
+        /// How long to produce, e.g. `60s`.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        duration: std::time::Duration,
+        /// Services the lines are spread over (one incident scenario each).
         #[arg(long, default_value_t = 100)]
         series: u64,
     },
@@ -181,8 +201,29 @@ async fn main() -> anyhow::Result<()> {
             file,
             project,
             service,
+            follow: true,
+            from_beginning,
+        } => ingest::follow(&config, &file, &project, &service, from_beginning).await,
+        Command::Ingest {
+            file,
+            project,
+            service,
+            ..
         } => ingest::ingest(&config, &file, &project, &service).await,
         Command::Bench { lines, series } => cloudsage::bench::bench(&config, lines, series).await,
+        Command::Soak {
+            rate,
+            duration,
+            series,
+        } => {
+            let opts = cloudsage::soak::SoakOptions {
+                rate,
+                duration,
+                series,
+                config_file: cli.config.clone(),
+            };
+            cloudsage::soak::soak(&config, opts).await
+        }
         Command::Migrate => {
             let w = cloudsage_runtime::warehouse::Warehouse::from_config(&config.clickhouse)
                 .ok_or_else(|| {

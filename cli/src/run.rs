@@ -5,7 +5,7 @@
 use crate::ingest::for_each_chunk;
 use crate::report::Report;
 use cloudsage_runtime::app::run_kafka_stage;
-use cloudsage_runtime::config::PipelineConfig;
+use cloudsage_runtime::config::{NotifierConfig, PipelineConfig};
 use cloudsage_runtime::deliver::{Deliverer, NoDelivery};
 use cloudsage_runtime::driver::Driver;
 use cloudsage_runtime::kafka::{KafkaSink, KafkaSource};
@@ -16,7 +16,8 @@ use cloudsage_runtime::warehouse::Warehouse;
 use cloudsage_runtime::{Config, Processor};
 use cloudsage_schemas::topics::{dead_letter_topic, ALERTS, FORECASTS, LOGS_RAW, WINDOWS_SCORED};
 use forecaster::ForecasterProcessor;
-use notifier::{DeliveryProcessor, EvaluatorProcessor, Receivers};
+use notifier::silences::{self, Silences};
+use notifier::{DeliveryProcessor, EvaluatorProcessor, Receivers, RoutedDelivery};
 use scorer::ScorerProcessor;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -76,6 +77,19 @@ fn embedded_driver<P: Processor, D: Deliverer>(
     tokio::spawn(driver.run())
 }
 
+/// The delivery loop as the notifier binary runs it: routes, groups, silences (configured,
+/// plus those stored in ClickHouse by the notifier's API) and quiet hours.
+async fn routed_delivery(
+    notifier: &NotifierConfig,
+    warehouse: Option<&Warehouse>,
+) -> anyhow::Result<RoutedDelivery> {
+    let silences = Silences::from_config(&notifier.silences)?;
+    if let Some(w) = warehouse {
+        silences::store::load(w, &silences, cloudsage_runtime::driver::now_ms()).await?;
+    }
+    DeliveryProcessor::routed(notifier, silences)
+}
+
 /// Runs every stage over in-memory topics; returns what reached the output topics.
 pub async fn run_embedded(
     config: &Config,
@@ -126,7 +140,7 @@ pub async fn run_embedded(
         config,
     );
     let evaluator = embedded_driver(
-        EvaluatorProcessor::new(&notifier_config),
+        EvaluatorProcessor::new(&notifier_config, config.scorer.window)?,
         evaluator_in,
         bus.sink(&[ALERTS, &dlq_windows, &dlq_forecasts]),
         NoDelivery,
@@ -135,7 +149,7 @@ pub async fn run_embedded(
     );
     let receivers = Receivers::new(&notifier_config, warehouse.clone())?;
     let delivery = embedded_driver(
-        DeliveryProcessor,
+        routed_delivery(&notifier_config, warehouse.as_ref()).await?,
         delivery_in,
         bus.sink(&[&dlq_alerts]),
         receivers,
@@ -240,15 +254,17 @@ pub async fn run_over_kafka(
     }));
     let c = config.clone();
     let (m, s) = (metrics.clone(), shutdown.clone());
-    let nc = notifier_config.clone();
+    let evaluator = EvaluatorProcessor::new(&notifier_config, config.scorer.window)?;
     tasks.push(tokio::spawn(async move {
-        run_kafka_stage(&c, EvaluatorProcessor::new(&nc), NoDelivery, None, m, s).await
+        run_kafka_stage(&c, evaluator, NoDelivery, None, m, s).await
     }));
     let c = config.clone();
     let (m, s) = (metrics.clone(), shutdown.clone());
-    let receivers = Receivers::new(&notifier_config, Warehouse::from_config(&config.clickhouse))?;
+    let warehouse = Warehouse::from_config(&config.clickhouse);
+    let delivery = routed_delivery(&notifier_config, warehouse.as_ref()).await?;
+    let receivers = Receivers::new(&notifier_config, warehouse)?;
     tasks.push(tokio::spawn(async move {
-        run_kafka_stage(&c, DeliveryProcessor, receivers, None, m, s).await
+        run_kafka_stage(&c, delivery, receivers, None, m, s).await
     }));
 
     let sink = KafkaSink::new(&config.kafka)?;

@@ -75,6 +75,11 @@ PY
 
 have_aiosmtpd() { "$PYTHON" -c 'import aiosmtpd' >/dev/null 2>&1; }
 
+# The broker-restart test (cli/tests/broker_restart.rs) runs a private tansu with durable
+# storage: the installed dynostore build offers s3://, served by a local moto S3 server
+# (pip, seconds) instead of rebuilding tansu with libsql (15-25 minutes).
+have_moto() { "$PYTHON" -c 'import moto.server, flask, flask_cors' >/dev/null 2>&1; }
+
 cmd_install() {
   local apt_pkgs=()
   if wants clickhouse; then
@@ -103,6 +108,12 @@ cmd_install() {
         die "cargo install tansu failed"
       have_tansu || die "tansu installed, but not found as tansu $TANSU_VERSION with features $TANSU_FEATURES"
     fi
+  fi
+
+  if wants kafka && ! have_moto; then
+    log "pip install moto[server]"
+    "$PYTHON" -m pip install --quiet --disable-pip-version-check 'moto[server]' ||
+      die "pip install moto[server] failed"
   fi
 
   if wants smtp && ! have_aiosmtpd; then

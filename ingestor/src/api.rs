@@ -13,6 +13,7 @@ use crate::multipart::{is_multipart, read_upload};
 use crate::ratelimit::{retry_after_secs, ProjectLimits};
 use crate::webhooks::{self, Outcome, Vendor};
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -53,6 +54,7 @@ impl<S: Sink> IngestState<S> {
             .timeout(c.webhooks.sns_confirm_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
+        TokenTable::validate(c)?;
         Ok(Self {
             tokens: TokenTable::from_config(c),
             sink,
@@ -111,6 +113,16 @@ pub struct LogsQuery {
     service: Option<String>,
 }
 
+/// The query, or a JSON 400 (axum's own rejection is plain text).
+fn logs_query(q: Result<Query<LogsQuery>, QueryRejection>) -> Result<LogsQuery, ApiError> {
+    q.map(|Query(q)| q).map_err(|e| {
+        ApiError::bad_request(format!(
+            "unusable query string ({}): the only parameter is `service`, URL-encoded UTF-8",
+            e.body_text()
+        ))
+    })
+}
+
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -156,19 +168,37 @@ pub(crate) async fn read_body<S: Sink>(
         })?;
     let bytes = axum::body::to_bytes(body, state.max_body_bytes)
         .await
-        .map_err(|_| {
-            ApiError::too_large(format!(
-                "body larger than {} bytes: split it into smaller requests",
-                state.max_body_bytes
-            ))
+        .map_err(|e| {
+            // Only the cap is the client's size problem; a body that ends early (shorter
+            // than its Content-Length) or has broken chunking is malformed.
+            if e.into_inner().is::<http_body_util::LengthLimitError>() {
+                ApiError::too_large(format!(
+                    "body larger than {} bytes: split it into smaller requests",
+                    state.max_body_bytes
+                ))
+            } else {
+                ApiError::bad_request(
+                    "the request body could not be read (shorter than its Content-Length, or broken chunked encoding)",
+                )
+            }
         })?;
     match encoding {
         ContentEncoding::Identity => Ok(bytes),
-        ContentEncoding::Gzip => match gunzip_limited(&bytes, state.max_decompressed_bytes) {
-            Ok(plain) => Ok(Bytes::from(plain)),
-            Err(e @ GunzipError::TooLarge { .. }) => Err(ApiError::too_large(e.to_string())),
-            Err(e @ GunzipError::Invalid(_)) => Err(ApiError::bad_request(e.to_string())),
-        },
+        ContentEncoding::Gzip => {
+            // Inflating up to the cap is CPU work: keep it off the async workers.
+            let max = state.max_decompressed_bytes;
+            let inflated = tokio::task::spawn_blocking(move || gunzip_limited(&bytes, max))
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "gzip decoding task failed");
+                    ApiError::bad_request("the gzip body could not be decoded")
+                })?;
+            match inflated {
+                Ok(plain) => Ok(Bytes::from(plain)),
+                Err(e @ GunzipError::TooLarge { .. }) => Err(ApiError::too_large(e.to_string())),
+                Err(e @ GunzipError::Invalid(_)) => Err(ApiError::bad_request(e.to_string())),
+            }
+        }
     }
 }
 
@@ -233,11 +263,12 @@ async fn deliver<S: Sink>(
 
 async fn post_logs<S: Sink + 'static>(
     State(state): State<Arc<IngestState<S>>>,
-    Query(q): Query<LogsQuery>,
+    q: Result<Query<LogsQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let project = authorize(&state, &headers)?;
+    let q = logs_query(q)?;
     let content_type = header(&headers, "content-type");
     let multipart = is_multipart(content_type);
     let format = if multipart {
@@ -266,11 +297,13 @@ async fn post_logs<S: Sink + 'static>(
 
 async fn post_webhook<S: Sink + 'static>(
     State(state): State<Arc<IngestState<S>>>,
-    Path(vendor): Path<String>,
-    Query(q): Query<LogsQuery>,
+    vendor: Result<Path<String>, PathRejection>,
+    q: Result<Query<LogsQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    // A path that does not decode (e.g. `%ff`) names no vendor either.
+    let vendor = vendor.map(|Path(v)| v).unwrap_or_default();
     let vendor = Vendor::from_name(&vendor).ok_or_else(|| {
         let known: Vec<_> = Vendor::ALL.iter().map(|v| v.name()).collect();
         ApiError::new(
@@ -279,6 +312,7 @@ async fn post_webhook<S: Sink + 'static>(
         )
     })?;
     let project = authorize(&state, &headers)?;
+    let q = logs_query(q)?;
     let bytes = read_body(&state, &headers, body).await?;
     let payload: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::bad_request(format!("{} webhook body is not JSON: {e}", vendor.name()))
@@ -380,6 +414,19 @@ pub fn router<S: Sink + 'static>(state: Arc<IngestState<S>>) -> Router {
         .route("/v1/logs", post(post_logs::<S>))
         .route("/v1/webhooks/{vendor}", post(post_webhook::<S>))
         .route("/v1/feedback", post(crate::feedback::post_feedback::<S>))
+        // axum answers these with empty bodies; every answer of the API is a JSON error.
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no such endpoint: POST /v1/logs, /v1/webhooks/<vendor> or /v1/feedback",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed: the API only accepts POST",
+            )
+        })
         .with_state(state)
 }
 

@@ -22,6 +22,28 @@ impl TokenTable {
         Self { project_of }
     }
 
+    /// Refuses tokens that are blank or listed under two projects: a shared token would
+    /// silently write into whichever project the table happened to keep. Errors name the
+    /// projects, never the token.
+    pub fn validate(c: &IngestorConfig) -> anyhow::Result<()> {
+        let mut owner: HashMap<&str, &str> = HashMap::new();
+        for (project, auth) in &c.projects {
+            for token in &auth.tokens {
+                anyhow::ensure!(
+                    !token.trim().is_empty() && token.trim() == token,
+                    "[ingestor.projects.{project}]: a token is blank or has surrounding whitespace"
+                );
+                if let Some(other) = owner.insert(token, project) {
+                    anyhow::ensure!(
+                        other == project,
+                        "[ingestor.projects]: projects {other:?} and {project:?} share a token; give each project its own"
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The project of an `Authorization` header value, if it is a known bearer token.
     pub fn project_for(&self, authorization: Option<&str>) -> Option<&str> {
         let token = authorization?.strip_prefix("Bearer ")?.trim();

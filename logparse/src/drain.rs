@@ -745,7 +745,7 @@ mod tests {
         /// template id is the hash of the returned template, and the cluster
         /// cap is respected.
         #[test]
-        fn miner_never_panics(lines in proptest::collection::vec(crate::fuzzing::log_line(), 1..24)) {
+        fn miner_never_panics(lines in proptest::collection::vec(crate::fuzzing::strategies::log_line(), 1..24)) {
             let mut m = TemplateMiner::new(MinerConfig { max_clusters: 8, max_tokens: 64, ..MinerConfig::default() });
             for l in &lines {
                 let r = m.add(l);
@@ -759,7 +759,7 @@ mod tests {
         }
 
         #[test]
-        fn mask_never_panics(line in crate::fuzzing::log_line()) {
+        fn mask_never_panics(line in crate::fuzzing::strategies::log_line()) {
             let _ = crate::mask::mask_line(&line);
         }
     }

@@ -330,6 +330,16 @@ fn word_signature(w: &[u8], m: u32) -> bool {
 /// `OutOfMemoryError`-like: a word ending in `Error` with an upper-case
 /// letter before it.
 fn is_error_class(w: &str) -> bool {
+    // Byte pre-check (most words with the letters of `error` do not end in it); the same
+    // trim as below, on ASCII bytes.
+    let b = w.as_bytes();
+    let mut end = b.len();
+    while end > 0 && matches!(b[end - 1], b':' | b',' | b';' | b')' | b'.') {
+        end -= 1;
+    }
+    if !b[..end].ends_with(b"Error") {
+        return false;
+    }
     let w = w.trim_end_matches([':', ',', ';', ')', '.']);
     let w = w.rsplit('.').next().unwrap_or(w);
     w.len() > 5
@@ -704,7 +714,7 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
         #[test]
-        fn features_never_panic(line in crate::fuzzing::log_line()) {
+        fn features_never_panic(line in crate::fuzzing::strategies::log_line()) {
             let ev = parse_line(&line, &ParseConfig::default());
             let f = extract_features(&ev);
             for r in [f.memory_pressure, f.cpu_pressure].into_iter().flatten() {

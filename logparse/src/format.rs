@@ -390,7 +390,7 @@ mod tests {
         /// No parser panics, whatever the input; each parser is also called
         /// directly, not only through detection.
         #[test]
-        fn parsers_never_panic(line in crate::fuzzing::log_line()) {
+        fn parsers_never_panic(line in crate::fuzzing::strategies::log_line()) {
             let ev = parse_line(&line, &CFG);
             let _ = ev.clone().into_owned();
             let _ = detect_format(&line);

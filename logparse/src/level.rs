@@ -220,12 +220,12 @@ pub fn detect_level(line: &str) -> Option<Severity> {
     let mut weak: Option<Severity> = None;
     let mut i = 0;
     while i < b.len() {
-        if !b[i].is_ascii_alphabetic() {
+        if !ALPHA[b[i] as usize] {
             i += 1;
             continue;
         }
         let start = i;
-        while i < b.len() && b[i].is_ascii_alphabetic() {
+        while i < b.len() && ALPHA[b[i] as usize] {
             i += 1;
         }
         let w = &b[start..i];
@@ -286,6 +286,17 @@ pub fn detect_level(line: &str) -> Option<Severity> {
     }
     weak
 }
+
+/// ASCII letters, as [`u8::is_ascii_alphabetic`], by table.
+static ALPHA: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_alphabetic();
+        i += 1;
+    }
+    t
+};
 
 fn prev_token_is_number(b: &[u8], start: usize) -> bool {
     let mut j = start;
@@ -445,7 +456,7 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
         #[test]
-        fn level_never_panics(line in crate::fuzzing::log_line()) {
+        fn level_never_panics(line in crate::fuzzing::strategies::log_line()) {
             let _ = detect_level(&line);
             let _ = map_level_name(&line);
         }

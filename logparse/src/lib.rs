@@ -36,8 +36,8 @@ pub mod mask;
 pub mod multiline;
 pub mod timestamp;
 
-#[cfg(test)]
-mod fuzzing;
+#[doc(hidden)]
+pub mod fuzzing;
 
 pub use accuracy::grouping_accuracy;
 pub use drain::{ClusterId, MatchResult, MinerConfig, TemplateId, TemplateInfo, TemplateMiner};

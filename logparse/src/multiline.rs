@@ -349,7 +349,7 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
         #[test]
-        fn joiner_never_panics(lines in proptest::collection::vec(crate::fuzzing::log_line(), 0..16)) {
+        fn joiner_never_panics(lines in proptest::collection::vec(crate::fuzzing::strategies::log_line(), 0..16)) {
             let mut j = MultilineJoiner::new(MultilineConfig { max_lines: 4, max_bytes: 4096 });
             for l in &lines {
                 if let Some(ev) = j.push(l) {

@@ -641,7 +641,7 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
         #[test]
-        fn timestamps_never_panic(line in crate::fuzzing::log_line()) {
+        fn timestamps_never_panic(line in crate::fuzzing::strategies::log_line()) {
             if let Some((_, used)) = parse_prefix(&line, &CFG) {
                 proptest::prop_assert!(used <= line.len());
             }

@@ -1,7 +1,8 @@
 //! The notifier, in two loops joined by the `alerts` topic (the record of truth):
 //!
-//! - rule evaluation: [`rules`] (pure state machine) driven by [`evaluator`], consuming
-//!   `windows.scored` and `forecasts` and producing alert state changes to `alerts`;
+//! - rule evaluation: [`rules`] (`[[notifier.rules]]` as pure functions and a pending/firing
+//!   state machine) driven by [`evaluator`], consuming `windows.scored` and `forecasts` and
+//!   producing alert state changes to `alerts`;
 //! - delivery: [`delivery`] consumes `alerts` and hands each to the [`receivers`], committing
 //!   only after success or a permanent failure (then `alerts.dlq`); [`payload`] renders the
 //!   Alertmanager-compatible webhook body.

@@ -228,7 +228,20 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
     }
 
     fn handle(&mut self, m: &InMessage, now: i64, out: &mut Outputs) {
-        match self.processor.decode(m) {
+        let max = self.pipeline.max_record_bytes;
+        let size = m.payload.len() + m.key.as_ref().map_or(0, Vec::len);
+        let decoded = if size > max {
+            if !self.processor.dead_letters(&m.topic) {
+                // Another stage owns this topic's rejects; too big to look at here.
+                return;
+            }
+            Err(format!(
+                "oversized record: {size} bytes (key and payload), more than [pipeline] max_record_bytes = {max}"
+            ))
+        } else {
+            self.processor.decode(m)
+        };
+        match decoded {
             Ok(input) => self.processor.process(m, input, now, out),
             Err(reason) => {
                 RecordRejected {
@@ -322,9 +335,17 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                             .rows_written
                             .get_or_create(&labels(&[("stage", stage)]))
                             .inc_by(n as u64);
+                        if attempt > 0 {
+                            self.metrics.clickhouse_writes_failing.dec();
+                        }
                         break;
                     }
                     Err(e) => {
+                        // Not ready until a write goes through. (A loop that gives up stays
+                        // counted: it is about to stop.)
+                        if attempt == 0 {
+                            self.metrics.clickhouse_writes_failing.inc();
+                        }
                         attempt += 1;
                         RetryingAfterError {
                             stage,

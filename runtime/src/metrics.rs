@@ -28,6 +28,9 @@ pub struct Metrics {
     pub consumer_lag: Family<Labels, Gauge>,
     /// Stage-specific event counters (late events, deliveries, …), by stage and event.
     pub events: Family<Labels, Counter>,
+    /// Stage loops whose ClickHouse writes are failing right now; `/health` is not ready
+    /// while it is above zero (ClickHouse may answer a ping yet refuse inserts).
+    pub clickhouse_writes_failing: Gauge,
 }
 
 impl Default for Metrics {
@@ -48,6 +51,7 @@ impl Metrics {
         );
         let consumer_lag = Family::<Labels, Gauge>::default();
         let events = Family::<Labels, Counter>::default();
+        let clickhouse_writes_failing = Gauge::default();
         registry.register("records_in", "Records read", records_in.clone());
         registry.register("records_out", "Records produced", records_out.clone());
         registry.register(
@@ -71,6 +75,11 @@ impl Metrics {
             consumer_lag.clone(),
         );
         registry.register("events", "Stage events", events.clone());
+        registry.register(
+            "clickhouse_writes_failing",
+            "Stage loops whose ClickHouse writes are failing",
+            clickhouse_writes_failing.clone(),
+        );
         Self {
             registry: Arc::new(Mutex::new(registry)),
             records_in,
@@ -80,6 +89,7 @@ impl Metrics {
             batch_seconds,
             consumer_lag,
             events,
+            clickhouse_writes_failing,
         }
     }
 

@@ -60,7 +60,14 @@ struct OpsState {
 }
 
 async fn health_handler(State(s): State<OpsState>) -> impl IntoResponse {
-    let (ready, body) = s.health.check().await;
+    let (mut ready, mut body) = s.health.check().await;
+    // A ping can succeed while inserts fail (or fail between two pings): what the stage's
+    // own writes report counts too.
+    if s.metrics.clickhouse_writes_failing.get() > 0 {
+        ready = false;
+        body["status"] = "not ready".into();
+        body["clickhouse_writes"] = "failing".into();
+    }
     let code = if ready {
         StatusCode::OK
     } else {
@@ -101,4 +108,33 @@ pub async fn serve(
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn health_status(metrics: &Metrics) -> StatusCode {
+        let state = OpsState {
+            health: Health {
+                broker: None,
+                warehouse: None,
+            },
+            metrics: metrics.clone(),
+        };
+        health_handler(State(state)).await.into_response().status()
+    }
+
+    #[tokio::test]
+    async fn not_ready_while_clickhouse_writes_fail() {
+        let metrics = Metrics::new();
+        assert_eq!(health_status(&metrics).await, StatusCode::OK);
+        metrics.clickhouse_writes_failing.inc();
+        assert_eq!(
+            health_status(&metrics).await,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        metrics.clickhouse_writes_failing.dec();
+        assert_eq!(health_status(&metrics).await, StatusCode::OK);
+    }
 }

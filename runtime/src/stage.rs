@@ -215,4 +215,13 @@ pub trait Processor: Send + 'static {
 
     /// Drops all state held for a partition that was revoked (its new owner replays it).
     fn forget(&mut self, _partition: &PartitionId) {}
+
+    /// Whether this stage dead-letters the records of `topic` over `[pipeline]
+    /// max_record_bytes` (the driver rejects those before [`Processor::decode`]). A stage
+    /// that only side-reads a topic another stage owns answers `false` and they are skipped,
+    /// so the owner's rejects are not dead-lettered twice (its `decode` likewise skips what
+    /// it cannot use).
+    fn dead_letters(&self, _topic: &str) -> bool {
+        true
+    }
 }

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod private_services;
 pub mod scorer_run;
 
 use axum::extract::State;

@@ -1,11 +1,9 @@
 #![no_main]
-//! Fuzz the access parser directly (not only through format detection).
+//! The `access` body of `logparse::fuzzing` (shared with the stable bounded runner,
+//! `logparse/tests/fuzz_bounded.rs`).
 
 use libfuzzer_sys::fuzz_target;
-use logparse::format::{access, ParseConfig};
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(line) = std::str::from_utf8(data) {
-        let _ = access::parse(line, &ParseConfig::default());
-    }
+    logparse::fuzzing::access_target(data);
 });

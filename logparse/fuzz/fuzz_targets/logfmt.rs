@@ -1,11 +1,9 @@
 #![no_main]
-//! Fuzz the logfmt parser directly (not only through format detection).
+//! The `logfmt` body of `logparse::fuzzing` (shared with the stable bounded runner,
+//! `logparse/tests/fuzz_bounded.rs`).
 
 use libfuzzer_sys::fuzz_target;
-use logparse::format::{logfmt, ParseConfig};
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(line) = std::str::from_utf8(data) {
-        let _ = logfmt::parse(line, &ParseConfig::default());
-    }
+    logparse::fuzzing::logfmt_target(data);
 });

@@ -1,11 +1,9 @@
 #![no_main]
-//! Fuzz the plain parser directly (not only through format detection).
+//! The `plain` body of `logparse::fuzzing` (shared with the stable bounded runner,
+//! `logparse/tests/fuzz_bounded.rs`).
 
 use libfuzzer_sys::fuzz_target;
-use logparse::format::{plain, ParseConfig};
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(line) = std::str::from_utf8(data) {
-        let _ = plain::parse(line, &ParseConfig::default());
-    }
+    logparse::fuzzing::plain_target(data);
 });

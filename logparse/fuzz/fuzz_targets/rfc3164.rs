@@ -1,11 +1,9 @@
 #![no_main]
-//! Fuzz the rfc3164 parser directly (not only through format detection).
+//! The `rfc3164` body of `logparse::fuzzing` (shared with the stable bounded runner,
+//! `logparse/tests/fuzz_bounded.rs`).
 
 use libfuzzer_sys::fuzz_target;
-use logparse::format::{rfc3164, ParseConfig};
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(line) = std::str::from_utf8(data) {
-        let _ = rfc3164::parse(line, &ParseConfig::default());
-    }
+    logparse::fuzzing::rfc3164_target(data);
 });

@@ -1,11 +1,9 @@
 #![no_main]
-//! Fuzz the rfc5424 parser directly (not only through format detection).
+//! The `rfc5424` body of `logparse::fuzzing` (shared with the stable bounded runner,
+//! `logparse/tests/fuzz_bounded.rs`).
 
 use libfuzzer_sys::fuzz_target;
-use logparse::format::{rfc5424, ParseConfig};
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(line) = std::str::from_utf8(data) {
-        let _ = rfc5424::parse(line, &ParseConfig::default());
-    }
+    logparse::fuzzing::rfc5424_target(data);
 });

@@ -18,17 +18,51 @@ use crate::timestamp;
 /// Quick check: three tokens then `[` and later `] "`.
 pub fn looks_like(b: &[u8]) -> bool {
     let head = &b[..b.len().min(160)];
-    let mut spaces = 0;
-    for (i, &c) in head.iter().enumerate() {
-        if c == b' ' {
-            spaces += 1;
-            if spaces == 3 {
-                return head.get(i + 1) == Some(&b'[')
-                    && head[i..].windows(3).any(|w| w == b"] \"");
-            }
+    let Some(i) = third_space(head) else {
+        return false;
+    };
+    if head.get(i + 1) != Some(&b'[') {
+        return false;
+    }
+    // `] "` after it: jump from `]` to `]`.
+    let rest = &head[i..];
+    let mut from = 0;
+    while let Some(p) = rest[from..].iter().position(|&c| c == b']') {
+        let close = from + p;
+        if rest[close + 1..].starts_with(b" \"") {
+            return true;
         }
+        from = close + 1;
     }
     false
+}
+
+/// Index of the third space of `b`. Eight bytes at a time (most lines have it after a few
+/// dozen bytes, some not at all), then byte by byte inside the word holding it.
+fn third_space(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut seen = 0u32;
+    let mut chunks = b.chunks_exact(8);
+    let mut base = 0;
+    for chunk in chunks.by_ref() {
+        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ (ONES * b' ' as u64);
+        // High bit of each byte set where the byte was a space (exact, no carries across bytes).
+        let spaces = !(((x & LOW7) + LOW7) | x | LOW7);
+        // Number of set high bits (no popcnt instruction on the baseline x86-64 target).
+        let n = ((spaces >> 7).wrapping_mul(ONES) >> 56) as u32;
+        if seen + n >= 3 {
+            break;
+        }
+        seen += n;
+        base += 8;
+    }
+    b[base..]
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c == b' ')
+        .nth((2 - seen) as usize)
+        .map(|(k, _)| base + k)
 }
 
 /// Severity of an HTTP status code.
@@ -145,6 +179,36 @@ fn quoted(line: &str, mut i: usize) -> Option<(&str, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn third_space_matches_a_byte_scan() {
+        let naive = |b: &[u8]| {
+            b.iter()
+                .enumerate()
+                .filter(|(_, &c)| c == b' ')
+                .nth(2)
+                .map(|(i, _)| i)
+        };
+        let samples: [&[u8]; 8] = [
+            b"",
+            b"a b",
+            b"a b c",
+            b"a b c d",
+            b"        ",
+            b"1234567 1234567 1234567 [x",
+            b"\xa0\x20\xff\x00 \x7f\x80\xe0 \xc0\x21\x1f\x20",
+            b"no spaces at all in this longer line of text............",
+        ];
+        for s in samples {
+            assert_eq!(third_space(s), naive(s), "{s:?}");
+        }
+        for n in 0..40 {
+            let line: Vec<u8> = (0..n)
+                .map(|k| if k % 7 == 3 { b' ' } else { b'x' })
+                .collect();
+            assert_eq!(third_space(&line), naive(&line), "{line:?}");
+        }
+    }
     use crate::timestamp::{to_epoch_ms, TimeConfig};
 
     const CFG: ParseConfig = ParseConfig {

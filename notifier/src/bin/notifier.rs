@@ -51,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
     ));
     let evaluate = run_kafka_stage(
         &config,
-        EvaluatorProcessor::new(&config.notifier),
+        EvaluatorProcessor::new(&config.notifier, config.scorer.window)?,
         NoDelivery,
         None,
         metrics.clone(),

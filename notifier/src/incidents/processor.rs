@@ -257,6 +257,12 @@ impl Processor for IncidentProcessor {
         }
     }
 
+    /// `logs.raw` belongs to the scorer: its rejects (including oversized records) are
+    /// dead-lettered there, not here.
+    fn dead_letters(&self, topic: &str) -> bool {
+        topic != LOGS_RAW
+    }
+
     fn retained_offset(&self, p: &PartitionId) -> Option<i64> {
         self.offsets
             .values()

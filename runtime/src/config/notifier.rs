@@ -16,6 +16,10 @@ pub struct NotifierConfig {
     pub threshold: f64,
     /// Per-project thresholds overriding `threshold`.
     pub project_thresholds: BTreeMap<String, f64>,
+    /// `[[notifier.rules]]`: the alert rules. Without any, one `risk_threshold` rule named
+    /// `risk_threshold` watches every series at `threshold` / `project_thresholds` (the
+    /// behaviour before rules existed). With rules, exactly the configured ones apply.
+    pub rules: Vec<RuleConfig>,
     /// Print every notification to standard output.
     pub console: bool,
     /// Generic JSON webhooks (Alertmanager webhook payload, version 4).
@@ -47,6 +51,87 @@ pub struct NotifierConfig {
     /// (`console` included), e.g. `ops-slack = { start = "22:00", end = "07:00" }`.
     /// Non-critical notifications due during those hours are deferred until they end.
     pub dnd: BTreeMap<String, DndConfig>,
+}
+
+/// `[[notifier.rules]]`: one alert rule. Each rule keeps, per (project, service) it matches,
+/// a state: inactive, pending (the condition holds, but not yet for `for`) or firing.
+/// Times are event times (the windows' and forecasts' own timestamps), so replays and
+/// restarts decide exactly as the first run did.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// Unique rule name. It is the alert's `rule` (routes and silences match it as
+    /// `rule=NAME`) and part of its fingerprint, so renaming a rule starts new alerts.
+    pub name: String,
+    /// What the rule watches:
+    /// - `risk_threshold`: a window's score reaches `threshold`;
+    /// - `forecast_breach`: a forecast's predicted score (the point prediction at the
+    ///   forecast's horizon, not the interval's upper bound) reaches `threshold`;
+    /// - `critical_chain`: a forecast was made by one of the `chains`;
+    /// - `factor`: a window's factor `factor` reaches `min_points` and/or `min_value`.
+    pub kind: RuleKind,
+    /// Only series of this project (a regular expression matching the whole name; a plain
+    /// name matches itself). Unset: every project.
+    pub project: Option<String>,
+    /// Only series of this service (a whole-name regular expression). Unset: every service.
+    pub service: Option<String>,
+    /// `risk_threshold` and `forecast_breach`: the score (0-100) at or above which the
+    /// condition holds. Unset: the project's entry in `project_thresholds`, else `threshold`.
+    pub threshold: Option<f64>,
+    /// `risk_threshold` and `forecast_breach`: while firing, the condition keeps holding
+    /// until the score drops below `threshold - resolve_margin` (hysteresis, so a score
+    /// wobbling around the threshold does not flap). Default 10.
+    pub resolve_margin: Option<f64>,
+    /// `factor`: the factor's name (`error_rate`, `log_volume`, `latency`, `memory`, `cpu`,
+    /// `novelty`).
+    pub factor: Option<String>,
+    /// `factor`: the condition holds when the factor added at least this many points to the
+    /// window's score.
+    pub min_points: Option<f64>,
+    /// `factor`: the condition holds when the factor's measured value is at least this
+    /// (its own unit: error fraction 0..1, p95 latency in ms, memory/CPU pressure 0..1, …).
+    /// With `min_points` too, both must hold.
+    pub min_value: Option<f64>,
+    /// `critical_chain`: the forecast chains that count as critical. Default
+    /// `["critical_incident_response"]` (the forecaster's chain for a risk of 70 or more).
+    pub chains: Option<Vec<String>>,
+    /// How long the condition must hold without interruption (in event time, from the start
+    /// of the first window or forecast where it holds) before the alert fires; until then it
+    /// is pending. A window or forecast where it does not hold, or no data for
+    /// `resolve_after`, ends the pending state. Default 0: fire at once.
+    #[serde(rename = "for", default, with = "humantime_serde")]
+    pub for_duration: Duration,
+    /// A firing alert resolves once the condition has not held for this long (event time).
+    /// A gap in the data this long also ends pending and firing states. Default: one scorer
+    /// window (`scorer.window`), i.e. the first window (or forecast) where it no longer holds.
+    #[serde(default, with = "humantime_serde")]
+    pub resolve_after: Option<Duration>,
+    /// Severity of the firing alert: `info`, `warning` or `critical`. Unset: `critical` when
+    /// the risk is 90 or more (the window's score; for forecast rules the predicted score),
+    /// else `warning`.
+    pub severity: Option<cloudsage_schemas::Severity>,
+}
+
+/// The kinds of [`RuleConfig`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    RiskThreshold,
+    ForecastBreach,
+    CriticalChain,
+    Factor,
+}
+
+impl RuleKind {
+    /// The name used in the configuration (and in the alert label `rule_kind`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RuleKind::RiskThreshold => "risk_threshold",
+            RuleKind::ForecastBreach => "forecast_breach",
+            RuleKind::CriticalChain => "critical_chain",
+            RuleKind::Factor => "factor",
+        }
+    }
 }
 
 /// `[[notifier.routes]]`: one route, like an Alertmanager route (the tree flattened).
@@ -141,6 +226,7 @@ impl Default for NotifierConfig {
         Self {
             threshold: 70.0,
             project_thresholds: BTreeMap::new(),
+            rules: Vec::new(),
             console: true,
             webhooks: Vec::new(),
             slack: Vec::new(),
@@ -382,6 +468,49 @@ pager = { start = "22:00", end = "07:00", timezone = "+02:00" }
         let dnd = &n.dnd["pager"];
         assert!(dnd.critical_breaks_through && dnd.timezone == "+02:00");
         assert!(Config::from_toml("[[notifier.routes]]\nreceivers = []\nwait = \"1s\"\n").is_err());
+    }
+
+    #[test]
+    fn rules_parse_with_typed_durations_and_defaults() {
+        let c = Config::from_toml(
+            r#"
+[[notifier.rules]]
+name = "shop-risk"
+kind = "risk_threshold"
+project = "shop"
+for = "2m"
+resolve_after = "5m"
+severity = "critical"
+
+[[notifier.rules]]
+name = "memory"
+kind = "factor"
+factor = "memory"
+min_points = 5
+"#,
+        )
+        .unwrap();
+        let r = &c.notifier.rules;
+        assert_eq!(r[0].kind, RuleKind::RiskThreshold);
+        assert_eq!(r[0].for_duration, Duration::from_secs(120));
+        assert_eq!(r[0].resolve_after, Some(Duration::from_secs(300)));
+        assert_eq!(r[0].severity, Some(cloudsage_schemas::Severity::Critical));
+        assert_eq!(r[1].kind.name(), "factor");
+        assert_eq!(r[1].for_duration, Duration::ZERO);
+        assert!(r[1].resolve_after.is_none() && r[1].severity.is_none());
+        assert_eq!(r[1].min_points, Some(5.0));
+        // Unknown keys and kinds are errors.
+        assert!(Config::from_toml(
+            "[[notifier.rules]]\nname = \"x\"\nkind = \"factor\"\nfor_ = \"1m\"\n"
+        )
+        .is_err());
+        assert!(
+            Config::from_toml("[[notifier.rules]]\nname = \"x\"\nkind = \"anomaly\"\n").is_err()
+        );
+        assert!(Config::from_toml(
+            "[[notifier.rules]]\nname = \"x\"\nkind = \"factor\"\nfor = \"soon\"\n"
+        )
+        .is_err());
     }
 
     #[test]

@@ -59,6 +59,13 @@ pub struct PipelineConfig {
     /// Everything handled is committed on shutdown either way.
     #[serde(with = "humantime_serde")]
     pub commit_interval: Duration,
+    /// Largest input record (key plus payload, in bytes) a stage decodes. Larger records go
+    /// to the input's dead-letter topic (`<topic>.dlq`, original bytes and the reason)
+    /// instead of being decoded: one huge record must not stall or exhaust a stage. Default
+    /// 900 000, so a dead letter (the record plus its reason) still fits librdkafka's
+    /// default `message.max.bytes` of 1 000 000; a dead letter the broker refuses would be
+    /// retried forever and stall the stage. Raise both together.
+    pub max_record_bytes: usize,
 }
 
 impl Default for PipelineConfig {
@@ -68,6 +75,7 @@ impl Default for PipelineConfig {
             batch_linger: Duration::from_millis(100),
             tick: Duration::from_secs(1),
             commit_interval: Duration::ZERO,
+            max_record_bytes: 900_000,
         }
     }
 }

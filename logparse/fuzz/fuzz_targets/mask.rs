@@ -1,0 +1,9 @@
+#![no_main]
+//! The `mask` body of `logparse::fuzzing` (shared with the stable bounded runner,
+//! `logparse/tests/fuzz_bounded.rs`).
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    logparse::fuzzing::mask_target(data);
+});
