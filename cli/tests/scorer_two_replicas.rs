@@ -46,7 +46,7 @@ async fn two_replicas_score_like_one() {
         .unwrap();
     sink.flush();
 
-    let got = stored_window_scores(&wh, &run, want.len(), Duration::from_secs(150)).await;
+    let got = stored_window_scores(&wh, &run, want.len(), Duration::from_secs(240)).await;
     // How the input was split (informational: tansu may hand everything to one member first).
     let mut records_in = vec![];
     for port in [a_port, b_port] {

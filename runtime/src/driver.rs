@@ -37,7 +37,13 @@ struct PartitionProgress {
     committed: Option<CommitPosition>,
     /// Committed offset at assignment, until the first record of the partition is seen.
     resume_from: Option<i64>,
+    /// When the partition was assigned (for [`SILENT_RESUME_AFTER`]).
+    assigned_at: Option<Instant>,
 }
+
+/// How long a partition assigned with a committed offset may stay silent, although it holds
+/// records at or past that offset, before it is re-read (see [`crate::resume_gap`]).
+const SILENT_RESUME_AFTER: Duration = Duration::from_secs(5);
 
 pub struct Driver<P: Processor, S: Source, K: Sink, D: Deliverer> {
     pub processor: P,
@@ -108,6 +114,7 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                 for a in r.assigned {
                     let mut pp = PartitionProgress {
                         resume_from: a.committed_offset,
+                        assigned_at: Some(Instant::now()),
                         ..Default::default()
                     };
                     let p = a.partition;
@@ -140,6 +147,13 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
             if let Some(b) = batch.as_mut() {
                 self.check_resume_gaps(b, &mut progress).await;
             }
+            // Only while caught up: behind a backlog, a partition may just be waiting its turn.
+            if batch
+                .as_ref()
+                .is_some_and(|b| b.len() < self.pipeline.batch_size)
+            {
+                self.check_silent_resumes(&mut progress).await;
+            }
             let now = crate::driver::now_ms();
             let handled = batch.as_ref().map_or(0, Vec::len);
             match batch {
@@ -161,8 +175,12 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                         }
                     }
                     // Timers (idle flushes) only run when the input is caught up: while a
-                    // backlog is being read, a quiet series may just be waiting its turn.
-                    if messages.is_empty() && last_tick.elapsed() >= self.pipeline.tick {
+                    // backlog is being read, a quiet series may just be waiting its turn. A
+                    // batch that stopped short of its size (the linger ran out) means the
+                    // source had nothing more: other producers' steady trickle on a shared
+                    // topic must not postpone the flush forever.
+                    let caught_up = messages.len() < self.pipeline.batch_size;
+                    if caught_up && last_tick.elapsed() >= self.pipeline.tick {
                         self.processor.on_tick(now, &mut out);
                         last_tick = Instant::now();
                     }
@@ -216,7 +234,7 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                 continue;
             };
             if m.offset > from {
-                match self.source.rewind(&p, from, m.offset).await {
+                match self.source.rewind(&p, from, Some(m.offset)).await {
                     Ok(()) => rewound.push(p),
                     Err(e) => tracing::warn!(error = %e, "rewinding failed; reading on"),
                 }
@@ -224,6 +242,50 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
         }
         if !rewound.is_empty() {
             batch.retain(|m| !rewound.contains(&m.partition_id()));
+        }
+    }
+
+    /// A partition assigned with a committed offset that has sent nothing for
+    /// [`SILENT_RESUME_AFTER`] although it holds records at or past that offset: the broker
+    /// skipped the batch holding it and no later batch exists to reveal the gap. Re-read it.
+    async fn check_silent_resumes(
+        &mut self,
+        progress: &mut HashMap<PartitionId, PartitionProgress>,
+    ) {
+        let due: Vec<(PartitionId, i64, i64)> = progress
+            .iter()
+            .filter_map(|(p, pp)| {
+                let from = pp.resume_from?;
+                let silent = pp.assigned_at?.elapsed() >= SILENT_RESUME_AFTER;
+                silent.then(|| (p.clone(), from, pp.replay_until))
+            })
+            .collect();
+        for (p, from, replay_until) in due {
+            // The previous owner read up to `replay_until`, so records past `from` exist. Else
+            // ask the broker (tansu reports the last *batch's* base offset + 1 as the high
+            // watermark, so this alone can miss a skipped final batch).
+            let end = if replay_until > from {
+                Ok(Some(replay_until))
+            } else {
+                self.source.end_offset(&p).await
+            };
+            let Some(pp) = progress.get_mut(&p) else {
+                continue;
+            };
+            match end {
+                Ok(Some(end)) if end > from => {
+                    pp.resume_from = None;
+                    if let Err(e) = self.source.rewind(&p, from, None).await {
+                        tracing::warn!(error = %e, "rewinding failed; reading on");
+                    }
+                }
+                // Nothing at or past the committed offset yet: the next batch starts there.
+                Ok(_) => pp.resume_from = None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the partition's end offset failed");
+                    pp.assigned_at = Some(Instant::now());
+                }
+            }
         }
     }
 

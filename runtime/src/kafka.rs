@@ -56,11 +56,12 @@ fn with_defaults(
 /// Creates any missing topic among `topics`.
 pub async fn ensure_topics(cfg: &KafkaConfig, topics: &[String]) -> anyhow::Result<()> {
     let admin: AdminClient<DefaultClientContext> = client_config(cfg)?.create()?;
-    let new: Vec<NewTopic> = topics
+    let physical: Vec<String> = topics.iter().map(|t| cfg.physical_topic(t)).collect();
+    let new: Vec<NewTopic> = physical
         .iter()
         .map(|t| {
             NewTopic::new(
-                t,
+                t.as_str(),
                 cfg.topic_partitions,
                 TopicReplication::Fixed(cfg.topic_replication),
             )
@@ -84,18 +85,34 @@ pub async fn ensure_topics(cfg: &KafkaConfig, topics: &[String]) -> anyhow::Resu
 /// Records partition assignments and revocations as librdkafka reports them, for the
 /// driver to apply between batches (the driver never holds uncommitted work across a poll,
 /// so a revoke needs no draining here: everything handled is already committed).
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub struct RebalanceRecorder {
+    /// Strips the topic prefix from the broker's partition lists.
+    topic_prefix: Arc<str>,
     pending: Arc<Mutex<(Vec<PartitionId>, Vec<PartitionId>)>>,
     /// Set by every assignment, even an empty one.
     assigned_any: Arc<std::sync::atomic::AtomicBool>,
 }
 
-fn partitions_of(tpl: &TopicPartitionList) -> Vec<PartitionId> {
+impl RebalanceRecorder {
+    fn new(topic_prefix: &str) -> Self {
+        Self {
+            topic_prefix: topic_prefix.into(),
+            pending: Arc::default(),
+            assigned_any: Arc::default(),
+        }
+    }
+}
+
+fn partitions_of(tpl: &TopicPartitionList, prefix: &str) -> Vec<PartitionId> {
     tpl.elements()
         .iter()
         .map(|e| PartitionId {
-            topic: e.topic().to_string(),
+            topic: e
+                .topic()
+                .strip_prefix(prefix)
+                .unwrap_or(e.topic())
+                .to_string(),
             partition: e.partition(),
         })
         .collect()
@@ -106,7 +123,7 @@ impl ClientContext for RebalanceRecorder {}
 impl ConsumerContext for RebalanceRecorder {
     fn pre_rebalance(&self, _c: &BaseConsumer<Self>, rebalance: &rdkafka::consumer::Rebalance<'_>) {
         if let rdkafka::consumer::Rebalance::Revoke(tpl) = rebalance {
-            let revoked = partitions_of(tpl);
+            let revoked = partitions_of(tpl, &self.topic_prefix);
             tracing::info!(?revoked, "partitions revoked");
             let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
             p.1.retain(|a| !revoked.contains(a));
@@ -120,7 +137,7 @@ impl ConsumerContext for RebalanceRecorder {
         rebalance: &rdkafka::consumer::Rebalance<'_>,
     ) {
         if let rdkafka::consumer::Rebalance::Assign(tpl) = rebalance {
-            let assigned = partitions_of(tpl);
+            let assigned = partitions_of(tpl, &self.topic_prefix);
             tracing::info!(?assigned, "partitions assigned");
             self.assigned_any
                 .store(true, std::sync::atomic::Ordering::SeqCst);
@@ -140,7 +157,10 @@ pub struct KafkaSource {
     consumer: Arc<Consumer_>,
     recorder: RebalanceRecorder,
     group: String,
+    /// Physical (prefixed) names of the subscribed topics.
     topics: Vec<String>,
+    /// Prepended to logical topic names on the broker (`kafka.topic_prefix`).
+    topic_prefix: String,
     /// Set while this member has joined but owns nothing; see [`KafkaSource::rejoin_if_stranded`].
     empty_since: Option<Instant>,
     rejoined: bool,
@@ -180,14 +200,16 @@ impl KafkaSource {
             }
         }
         let c = with_defaults(base, cfg, &defaults);
-        let recorder = RebalanceRecorder::default();
+        let recorder = RebalanceRecorder::new(&cfg.topic_prefix);
         let consumer: Consumer_ = c.create_with_context(recorder.clone())?;
-        consumer.subscribe(topics)?;
+        let physical: Vec<String> = topics.iter().map(|t| cfg.physical_topic(t)).collect();
+        consumer.subscribe(&physical.iter().map(String::as_str).collect::<Vec<_>>())?;
         Ok(Self {
             consumer: Arc::new(consumer),
             recorder,
             group: group.to_string(),
-            topics: topics.iter().map(|t| t.to_string()).collect(),
+            topics: physical,
+            topic_prefix: cfg.topic_prefix.clone(),
             empty_since: None,
             rejoined: false,
             rewinds: HashMap::new(),
@@ -222,6 +244,10 @@ impl KafkaSource {
 }
 
 impl KafkaSource {
+    fn physical(&self, topic: &str) -> String {
+        format!("{}{topic}", self.topic_prefix)
+    }
+
     /// Passes a record through the partition's rewind, if one is under way.
     fn admit(&mut self, m: &InMessage) -> bool {
         let p = m.partition_id();
@@ -244,10 +270,11 @@ impl KafkaSource {
 
     async fn seek(&self, p: &PartitionId, offset: Offset) -> anyhow::Result<()> {
         let consumer = self.consumer.clone();
+        let topic = self.physical(&p.topic);
         let p = p.clone();
         tokio::task::spawn_blocking(move || {
             consumer.seek(
-                &p.topic,
+                &topic,
                 p.partition,
                 offset,
                 Timeout::After(Duration::from_secs(10)),
@@ -258,9 +285,13 @@ impl KafkaSource {
     }
 }
 
-fn to_in_message(m: &rdkafka::message::BorrowedMessage<'_>) -> InMessage {
+fn to_in_message(m: &rdkafka::message::BorrowedMessage<'_>, topic_prefix: &str) -> InMessage {
     InMessage {
-        topic: m.topic().to_string(),
+        topic: m
+            .topic()
+            .strip_prefix(topic_prefix)
+            .unwrap_or(m.topic())
+            .to_string(),
         partition: m.partition(),
         offset: m.offset(),
         key: m.key().map(<[u8]>::to_vec),
@@ -280,7 +311,7 @@ impl Source for KafkaSource {
             let left = wait_until.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, self.consumer.recv()).await {
                 Ok(Ok(m)) => {
-                    let m = to_in_message(&m);
+                    let m = to_in_message(&m, &self.topic_prefix);
                     if batch.is_empty() {
                         wait_until = Instant::now() + linger;
                     }
@@ -332,7 +363,7 @@ impl Source for KafkaSource {
         }
         let mut tpl = TopicPartitionList::new();
         for a in &assigned {
-            tpl.add_partition(&a.topic, a.partition);
+            tpl.add_partition(&self.physical(&a.topic), a.partition);
         }
         let consumer = self.consumer.clone();
         let committed = tokio::task::spawn_blocking(move || {
@@ -342,7 +373,7 @@ impl Source for KafkaSource {
         let assigned = assigned
             .into_iter()
             .map(|p| {
-                let elem = committed.find_partition(&p.topic, p.partition);
+                let elem = committed.find_partition(&self.physical(&p.topic), p.partition);
                 let committed_offset = elem.as_ref().and_then(|e| match e.offset() {
                     Offset::Offset(o) => Some(o),
                     _ => None,
@@ -364,12 +395,9 @@ impl Source for KafkaSource {
         }
         let mut tpl = TopicPartitionList::new();
         for p in positions {
-            tpl.add_partition_offset(
-                &p.partition.topic,
-                p.partition.partition,
-                Offset::Offset(p.offset),
-            )?;
-            if let Some(mut e) = tpl.find_partition(&p.partition.topic, p.partition.partition) {
+            let topic = self.physical(&p.partition.topic);
+            tpl.add_partition_offset(&topic, p.partition.partition, Offset::Offset(p.offset))?;
+            if let Some(mut e) = tpl.find_partition(&topic, p.partition.partition) {
                 e.set_metadata(p.checkpoint.encode());
             }
         }
@@ -382,29 +410,42 @@ impl Source for KafkaSource {
         &mut self,
         partition: &PartitionId,
         offset: i64,
-        skipped_to: i64,
+        skipped_to: Option<i64>,
     ) -> anyhow::Result<()> {
         let consumer = self.consumer.clone();
-        let p = partition.clone();
+        let (topic, part) = (self.physical(&partition.topic), partition.partition);
         let (low, _) = tokio::task::spawn_blocking(move || {
-            consumer.fetch_watermarks(&p.topic, p.partition, Duration::from_secs(10))
+            consumer.fetch_watermarks(&topic, part, Duration::from_secs(10))
         })
         .await??;
         let where_ = format!("{}/{}", partition.topic, partition.partition);
         if low >= offset {
-            tracing::warn!(partition = %where_, committed = offset, skipped_to, low, "broker resumed past the committed offset, which is no longer retained");
+            tracing::warn!(partition = %where_, committed = offset, ?skipped_to, low, "broker resumed past the committed offset, which is no longer retained");
             return Ok(());
         }
         tracing::warn!(
             partition = %where_,
             committed = offset,
-            skipped_to,
-            "broker resumed past the committed offset; re-reading from the beginning"
+            ?skipped_to,
+            "broker resumed past the committed offset (or sent nothing from it); re-reading from the beginning"
         );
         self.seek(partition, Offset::Beginning).await?;
-        self.rewinds
-            .insert(partition.clone(), ResumeRewind::start(offset));
+        let rewind = match skipped_to {
+            Some(_) => ResumeRewind::start(offset),
+            None => ResumeRewind::start_silent(offset),
+        };
+        self.rewinds.insert(partition.clone(), rewind);
         Ok(())
+    }
+
+    async fn end_offset(&self, partition: &PartitionId) -> anyhow::Result<Option<i64>> {
+        let consumer = self.consumer.clone();
+        let (topic, part) = (self.physical(&partition.topic), partition.partition);
+        let (_, high) = tokio::task::spawn_blocking(move || {
+            consumer.fetch_watermarks(&topic, part, Duration::from_secs(10))
+        })
+        .await??;
+        Ok(Some(high))
     }
 
     fn group(&self) -> Option<String> {
@@ -416,6 +457,7 @@ impl Source for KafkaSource {
     fn report_lag(&self, metrics: &Metrics) {
         let consumer = self.consumer.clone();
         let lag = metrics.consumer_lag.clone();
+        let prefix = self.topic_prefix.clone();
         tokio::task::spawn_blocking(move || {
             let Ok(position) = consumer.position() else {
                 return;
@@ -430,7 +472,8 @@ impl Source for KafkaSource {
                     continue;
                 };
                 let part = e.partition().to_string();
-                lag.get_or_create(&labels(&[("topic", e.topic()), ("partition", &part)]))
+                let topic = e.topic().strip_prefix(prefix.as_str()).unwrap_or(e.topic());
+                lag.get_or_create(&labels(&[("topic", topic), ("partition", &part)]))
                     .set((high - at).max(0));
             }
         });
@@ -440,6 +483,8 @@ impl Source for KafkaSource {
 /// An acknowledging producer: `send` resolves after every record is acknowledged.
 pub struct KafkaSink {
     producer: FutureProducer,
+    /// Prepended to logical topic names on the broker (`kafka.topic_prefix`).
+    topic_prefix: String,
 }
 
 impl KafkaSink {
@@ -459,6 +504,7 @@ impl KafkaSink {
         );
         Ok(Self {
             producer: c.create()?,
+            topic_prefix: cfg.topic_prefix.clone(),
         })
     }
 
@@ -477,11 +523,16 @@ impl KafkaSink {
 
 impl Sink for KafkaSink {
     async fn send(&self, records: Vec<OutRecord>) -> anyhow::Result<()> {
+        let topics: Vec<String> = records
+            .iter()
+            .map(|r| format!("{}{}", self.topic_prefix, r.topic))
+            .collect();
         let deliveries: Vec<_> = records
             .iter()
-            .map(|r| {
+            .zip(&topics)
+            .map(|(r, topic)| {
                 self.producer.send(
-                    FutureRecord::to(&r.topic).key(&r.key).payload(&r.payload),
+                    FutureRecord::to(topic).key(&r.key).payload(&r.payload),
                     Timeout::After(Duration::from_secs(60)),
                 )
             })

@@ -10,6 +10,9 @@
 //! seeks to the partition's beginning (a batch boundary every broker serves correctly) and
 //! drops what lies below the target. Records still queued from the fetch that skipped ahead
 //! all lie beyond the target; they are dropped until the re-read shows a record below it.
+//! When the skipped batch was the partition's last, nothing arrives at all: the driver
+//! notices the silence (records exist at or past the committed offset, none came) and
+//! rewinds the same way.
 
 /// What to do with one record of a partition that is being rewound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,15 +30,30 @@ pub struct ResumeRewind {
     target: i64,
     /// A record below the target arrived: the re-read from the beginning has started.
     reread_started: bool,
+    /// Deliver nothing before the re-read has started, not even the target itself.
+    strict: bool,
 }
 
 impl ResumeRewind {
-    /// Starts a rewind to `target`. The caller seeks to the partition's beginning; if the
-    /// beginning is at or past `target`, there is nothing to rewind.
+    /// Starts a rewind to `target` after the broker skipped past it. The caller seeks to the
+    /// partition's beginning; if the beginning is at or past `target`, there is nothing to
+    /// rewind.
     pub fn start(target: i64) -> Self {
         Self {
             target,
             reread_started: false,
+            strict: false,
+        }
+    }
+
+    /// Starts a rewind to `target` after nothing arrived from it (the skipped batch was the
+    /// partition's last). The record at `target` may still be on its way from the original
+    /// fetch, so it only counts once the re-read has started; otherwise the re-read would
+    /// deliver the records after it a second time.
+    pub fn start_silent(target: i64) -> Self {
+        Self {
+            strict: true,
+            ..Self::start(target)
         }
     }
 
@@ -45,7 +63,7 @@ impl ResumeRewind {
         if offset < self.target {
             self.reread_started = true;
             Verdict::Drop
-        } else if offset == self.target || self.reread_started {
+        } else if (offset == self.target && !self.strict) || self.reread_started {
             // Exactly the target cannot be a leftover (those all lie beyond it); past it after
             // the re-read started means the target itself is gone (compaction, markers).
             Verdict::Deliver
@@ -78,6 +96,18 @@ mod tests {
         assert_eq!(r.observe(3534), Verdict::Drop);
         assert_eq!(r.observe(0), Verdict::Drop);
         assert_eq!(r.observe(3510), Verdict::Deliver);
+    }
+
+    #[test]
+    fn a_silent_rewind_drops_the_target_until_the_reread_starts() {
+        // Nothing arrived for a while, then the original fetch delivers the target after all:
+        // the re-read that follows would repeat it and everything after it.
+        let mut r = ResumeRewind::start_silent(7059);
+        assert_eq!(r.observe(7059), Verdict::Drop);
+        assert_eq!(r.observe(7060), Verdict::Drop);
+        assert_eq!(r.observe(0), Verdict::Drop);
+        assert_eq!(r.observe(7058), Verdict::Drop);
+        assert_eq!(r.observe(7059), Verdict::Deliver);
     }
 
     #[test]

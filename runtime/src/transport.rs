@@ -91,14 +91,25 @@ pub trait Source: Send {
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 
     /// Called when the first record read after an assignment (at `skipped_to`) lies past the
-    /// committed `offset`: re-read the partition from `offset` (see [`crate::resume_gap`]).
+    /// committed `offset`, or when nothing arrived although the partition holds records at or
+    /// past it (`skipped_to` = `None`): re-read the partition from `offset` (see
+    /// [`crate::resume_gap`]).
     fn rewind(
         &mut self,
         _partition: &PartitionId,
         _offset: i64,
-        _skipped_to: i64,
+        _skipped_to: Option<i64>,
     ) -> impl Future<Output = anyhow::Result<()>> + Send {
         async { Ok(()) }
+    }
+
+    /// The offset the next record appended to `partition` will get (the high watermark), if
+    /// the transport knows it.
+    fn end_offset(
+        &self,
+        _partition: &PartitionId,
+    ) -> impl Future<Output = anyhow::Result<Option<i64>>> + Send {
+        async { Ok(None) }
     }
 
     /// The consumer group, for transports whose progress outlives the process.

@@ -8,11 +8,11 @@ use cloudsage_runtime::Config;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// A scorer config for run `run`: its own group prefix and database, small batches, a short
-/// idle flush, ops endpoint on `port`.
+/// A scorer config for run `run`: its own topics (prefix `run.`), group prefix and database,
+/// small batches, a short idle flush, ops endpoint on `port`.
 pub fn scorer_config(kafka: &str, clickhouse: &str, run: &str, port: u16) -> String {
     format!(
-        "[kafka]\nbrokers = \"{kafka}\"\ngroup_prefix = \"{run}\"\n[clickhouse]\nurl = \"{clickhouse}\"\ndatabase = \"{run}\"\n\
+        "[kafka]\nbrokers = \"{kafka}\"\ngroup_prefix = \"{run}\"\ntopic_prefix = \"{run}.\"\n[clickhouse]\nurl = \"{clickhouse}\"\ndatabase = \"{run}\"\n\
          [http]\nlisten = \"127.0.0.1:{port}\"\n[pipeline]\nbatch_size = 300\ntick = \"500ms\"\n[scorer]\nidle_flush = \"4s\"\n"
     )
 }

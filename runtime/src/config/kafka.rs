@@ -22,6 +22,10 @@ pub struct KafkaConfig {
     pub topic_partitions: i32,
     /// Replication factor of topics the stages create when they are missing.
     pub topic_replication: i32,
+    /// Prepended to every topic name on the broker (`logs.raw` becomes
+    /// `<topic_prefix>logs.raw`, dead-letter topics included), for several CloudSage
+    /// installations or environments sharing one cluster. Empty by default.
+    pub topic_prefix: String,
 }
 
 impl Default for KafkaConfig {
@@ -32,11 +36,17 @@ impl Default for KafkaConfig {
             properties: BTreeMap::new(),
             topic_partitions: 4,
             topic_replication: 1,
+            topic_prefix: String::new(),
         }
     }
 }
 
 impl KafkaConfig {
+    /// The broker's name for CloudSage topic `topic`.
+    pub fn physical_topic(&self, topic: &str) -> String {
+        format!("{}{topic}", self.topic_prefix)
+    }
+
     /// The pass-through properties as librdkafka names and string values.
     pub fn rdkafka_properties(&self) -> Vec<(String, String)> {
         self.properties
@@ -50,5 +60,21 @@ impl KafkaConfig {
                 (k.replace('_', "."), value)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_prefix_maps_both_ways() {
+        let cfg = KafkaConfig {
+            topic_prefix: "staging.".into(),
+            ..Default::default()
+        };
+        assert_eq!(cfg.physical_topic("logs.raw"), "staging.logs.raw");
+        let plain = KafkaConfig::default();
+        assert_eq!(plain.physical_topic("alerts"), "alerts");
     }
 }
