@@ -68,6 +68,7 @@ fn stage_toml(kafka: &str, ch: &str, run: &str, hook: &str, listen: u16) -> Stri
 [kafka]
 brokers = "{kafka}"
 group_prefix = "{run}"
+topic_prefix = "{run}."
 [clickhouse]
 url = "{ch}"
 database = "{run}"
@@ -316,7 +317,7 @@ async fn stages_killed_at_random_lose_and_duplicate_nothing() {
         })
     };
 
-    // The run's own consumer groups and database; the topics are shared with other runs.
+    // The run's own topics, consumer groups and database.
     let toml = stage_toml(&kafka, &ch, &run, &hook, 0);
     let cfg = Config::from_toml(&toml).unwrap();
     ensure_topics(&cfg.kafka, &cloudsage_schemas::topics::all_topics())

@@ -17,6 +17,7 @@ fn config_toml(kafka: &str, ch: &str, db: &str, group: &str, hook: &str, listen:
 [kafka]
 brokers = "{kafka}"
 group_prefix = "{group}"
+topic_prefix = "{group}."
 [clickhouse]
 url = "{ch}"
 database = "{db}"

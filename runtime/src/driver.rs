@@ -338,8 +338,14 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
         let stage = self.processor.name();
         for alert in std::mem::take(&mut out.deliveries) {
             let report = self.deliverer.deliver(&alert).await;
-            out.rows
-                .extend(report.notifications.into_iter().map(TableRow::Notification));
+            // Logged right away, not with the batch: a crash between a receiver's answer and
+            // this write is the only way a notification can be sent twice, so keep it short.
+            let logged: Vec<TableRow> = report
+                .notifications
+                .into_iter()
+                .map(TableRow::Notification)
+                .collect();
+            self.write_rows(&logged).await?;
             if let Some(reason) = report.permanent_failure {
                 let dead = DeadLetter {
                     source_topic: cloudsage_schemas::topics::ALERTS.into(),
@@ -387,11 +393,20 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                 }
             }
         }
-        if let (Some(wh), false) = (&self.warehouse, out.rows.is_empty()) {
+        let rows = std::mem::take(&mut out.rows);
+        self.write_rows(&rows).await?;
+        out.clear();
+        Ok(())
+    }
+
+    /// Writes `rows` to ClickHouse (when configured), retrying for `write_retry_for`.
+    async fn write_rows(&mut self, rows: &[TableRow]) -> anyhow::Result<()> {
+        let stage = self.processor.name();
+        if let (Some(wh), false) = (&self.warehouse, rows.is_empty()) {
             let started = Instant::now();
             let mut attempt = 0;
             loop {
-                match wh.write(&out.rows, now_ms() as u64).await {
+                match wh.write(rows, now_ms() as u64).await {
                     Ok(n) => {
                         self.metrics
                             .rows_written
@@ -428,7 +443,6 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                 }
             }
         }
-        out.clear();
         Ok(())
     }
 
