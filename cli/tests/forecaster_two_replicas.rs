@@ -12,6 +12,7 @@ use cloudsage_runtime::warehouse::Warehouse;
 use cloudsage_runtime::{Config, Processor};
 use cloudsage_schemas::topics::{FORECASTS, WINDOWS_SCORED};
 use cloudsage_schemas::{Forecast, Message as _, ScoredWindow};
+use common::private_services::metric_sum;
 use common::*;
 use forecaster::processor::ForecasterInput;
 use forecaster::ForecasterProcessor;
@@ -154,21 +155,10 @@ async fn two_forecaster_replicas_forecast_like_one() {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    let mut records_in = vec![];
-    for port in &ports {
-        let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let n: f64 = text
-            .lines()
-            .filter(|l| l.starts_with("cloudsage_records_in_total{"))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum();
-        records_in.push(n);
-    }
+    let records_in: Vec<Option<f64>> = ports
+        .iter()
+        .map(|p| metric_sum(*p, "cloudsage_records_in_total", ""))
+        .collect();
     let lost = want.keys().filter(|k| !got.contains_key(*k)).count();
     let wrong = want
         .iter()

@@ -10,6 +10,7 @@ use cloudsage_runtime::kafka::{ensure_topics, KafkaSink};
 use cloudsage_runtime::transport::Sink;
 use cloudsage_runtime::warehouse::Warehouse;
 use cloudsage_runtime::Config;
+use common::private_services::metric_sum;
 use common::scorer_run::*;
 use common::*;
 use std::time::Duration;
@@ -48,21 +49,10 @@ async fn two_replicas_score_like_one() {
 
     let got = stored_window_scores(&wh, &run, want.len(), Duration::from_secs(240)).await;
     // How the input was split (informational: tansu may hand everything to one member first).
-    let mut records_in = vec![];
-    for port in [a_port, b_port] {
-        let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let n: f64 = text
-            .lines()
-            .filter(|l| l.starts_with("cloudsage_records_in_total{"))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum();
-        records_in.push(n);
-    }
+    let records_in: Vec<Option<f64>> = [a_port, b_port]
+        .iter()
+        .map(|p| metric_sum(*p, "cloudsage_records_in_total", ""))
+        .collect();
     println!(
         "{}; records read per replica {records_in:?}",
         compare(&want, &got)
