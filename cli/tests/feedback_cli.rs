@@ -262,7 +262,7 @@ async fn feedback_posted_to_the_ingestor_reranks_the_forecasters_next_actions() 
     let ports = [("ingestor", free_port()), ("forecaster", free_port())];
     for (name, port) in ports {
         let toml = format!(
-            "[kafka]\nbrokers = \"{kafka}\"\ngroup_prefix = \"{run}\"\n\
+            "[kafka]\nbrokers = \"{kafka}\"\ngroup_prefix = \"{run}\"\ntopic_prefix = \"{run}.\"\n\
              [clickhouse]\nurl = \"{ch}\"\ndatabase = \"{run}\"\n\
              [http]\nlisten = \"127.0.0.1:{port}\"\n[pipeline]\ntick = \"500ms\"\n\
              [ingestor.projects.{run}]\ntokens = [\"fb-token\"]\n"
@@ -290,7 +290,7 @@ async fn feedback_posted_to_the_ingestor_reranks_the_forecasters_next_actions() 
         }
     }
     let cfg = Config::from_toml(&format!(
-        "[kafka]\nbrokers = \"{kafka}\"\n[clickhouse]\nurl = \"{ch}\"\ndatabase = \"{run}\""
+        "[kafka]\nbrokers = \"{kafka}\"\ntopic_prefix = \"{run}.\"\n[clickhouse]\nurl = \"{ch}\"\ndatabase = \"{run}\""
     ))
     .unwrap();
     let wh = Warehouse::from_config(&cfg.clickhouse).unwrap();

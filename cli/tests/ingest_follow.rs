@@ -33,7 +33,7 @@ fn lines(file: &str, range: std::ops::Range<usize>) -> Vec<String> {
         .collect()
 }
 
-/// Reads this test's key from `logs.raw` (from the start: other tests' records are skipped).
+/// Reads this test's key from its `logs.raw`, from the start.
 struct Reader {
     source: KafkaSource,
     key: Vec<u8>,
@@ -79,7 +79,12 @@ async fn follow_sends_every_line_once_across_rotations() {
         return;
     };
     let project = unique("follow");
-    let cfg = Config::from_toml(&format!("[kafka]\nbrokers = \"{kafka}\"\n")).unwrap();
+    // Its own `logs.raw` (`topic_prefix`): no other test's backlog to read through.
+    let topic_prefix = format!("{project}.");
+    let cfg = Config::from_toml(&format!(
+        "[kafka]\nbrokers = \"{kafka}\"\ntopic_prefix = \"{topic_prefix}\"\n"
+    ))
+    .unwrap();
     ensure_topics(&cfg.kafka, &cloudsage_schemas::topics::all_topics())
         .await
         .unwrap();
@@ -103,6 +108,7 @@ async fn follow_sends_every_line_once_across_rotations() {
         .args(["--service", "app"])
         .arg(&log)
         .env("CLOUDSAGE_KAFKA__BROKERS", &kafka)
+        .env("CLOUDSAGE_KAFKA__TOPIC_PREFIX", &topic_prefix)
         .env_remove("CLOUDSAGE_CONFIG")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

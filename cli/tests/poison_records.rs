@@ -4,8 +4,8 @@
 //! Avro record of another type, binary garbage and an empty payload, interleaved with valid
 //! records. Each poison record must reach `<topic>.dlq` once per consuming stage, with its
 //! original key and bytes and a reason naming the problem; valid records after the poison
-//! must still be processed (their outputs appear). Keys and projects carry a unique run id,
-//! so parallel runs on the shared topics do not interfere.
+//! must still be processed (their outputs appear). The run has its own topics
+//! (`topic_prefix`), so parallel tests on the same broker do not interfere.
 
 mod common;
 
@@ -36,6 +36,8 @@ fn config_toml(kafka: &str, ch: &str, run: &str, hook: &str, listen: u16) -> Str
 [kafka]
 brokers = "{kafka}"
 group_prefix = "{run}"
+# This run's own topics: other tests' records never reach these stages.
+topic_prefix = "{run}."
 [clickhouse]
 url = "{ch}"
 database = "{run}"
@@ -49,7 +51,6 @@ idle_flush = "3s"
 [notifier]
 console = false
 webhooks = [{{ name = "poison", url = "{hook}" }}]
-# Only this run's projects: a fresh consumer group reads the shared topics from the start.
 [[notifier.rules]]
 name = "hot"
 kind = "risk_threshold"
@@ -422,7 +423,11 @@ async fn poison_records_go_to_the_dlq_and_the_stages_keep_going() {
     }
 
     let plans = plans(&run);
-    let dlq_topics: Vec<String> = plans.iter().map(|p| dead_letter_topic(p.topic)).collect();
+    // The raw clients below name topics as the broker knows them (`topic_prefix` applied).
+    let dlq_topics: Vec<String> = plans
+        .iter()
+        .map(|p| format!("{run}.{}", dead_letter_topic(p.topic)))
+        .collect();
     let stop = Arc::new(AtomicBool::new(false));
     let dead = start_dlq_reader(&kafka, &run, &dlq_topics, stop.clone());
 
@@ -451,10 +456,13 @@ async fn poison_records_go_to_the_dlq_and_the_stages_keep_going() {
             records.push((key, poison.payload.clone()));
         }
         records.extend(valid.cloned());
+        let physical_topic = format!("{run}.{}", plan.topic);
         for (key, payload) in records {
             producer
                 .send(
-                    FutureRecord::to(plan.topic).key(&key).payload(&payload),
+                    FutureRecord::to(&physical_topic)
+                        .key(&key)
+                        .payload(&payload),
                     Duration::from_secs(30),
                 )
                 .await
@@ -574,11 +582,9 @@ async fn poison_records_go_to_the_dlq_and_the_stages_keep_going() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     stop.store(true, Ordering::Relaxed);
 
-    // Other runs' stages on the same broker (fresh consumer groups read the shared topics
-    // from the start) may reject this run's poison too, under the same stage names and
-    // possibly other limits. So: every dead letter carries the original bytes; each poison
-    // record is rejected by exactly the stages that consume its topic, and at least one of
-    // those rejections per stage names the problem this run's configuration detects.
+    // Every dead letter carries the original bytes; each poison record is rejected by
+    // exactly the stages that consume its topic, and a rejection per stage names the
+    // problem. (A record may be rejected twice after a rebalance: at-least-once.)
     let dead = dead.lock().unwrap().clone();
     let mut per_record: BTreeMap<(String, String, String), (usize, bool)> = BTreeMap::new();
     for d in &dead {
@@ -624,7 +630,7 @@ async fn poison_records_go_to_the_dlq_and_the_stages_keep_going() {
     }
     let duplicates: usize = per_record.values().map(|(n, _)| n - 1).sum();
     println!(
-        "{} poison records on {} topics → {} (topic, record, stage) dead letters ({} more from other consumers of the shared topics); valid records after them processed",
+        "{} poison records on {} topics → {} (topic, record, stage) dead letters ({} repeated); valid records after them processed",
         sent.len(),
         plans.len(),
         per_record.len(),

@@ -8,13 +8,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use cloudsage_runtime::kafka::KafkaSink;
+use cloudsage_runtime::kafka::{ensure_topics, KafkaSink};
 use cloudsage_runtime::metrics::Metrics;
 use cloudsage_runtime::stage::OutRecord;
 use cloudsage_runtime::transport::Sink as _;
 use cloudsage_runtime::warehouse::Warehouse;
 use cloudsage_runtime::Config;
-use cloudsage_schemas::topics::{ALERTS, LOGS_RAW};
+use cloudsage_schemas::topics::{all_topics, ALERTS, LOGS_RAW};
 use cloudsage_schemas::{stable_id, Alert, AlertStatus, Message as _, RawLog, Severity};
 use notifier::decision::Shared;
 use serde_json::Value;
@@ -72,7 +72,7 @@ impl Runbook {
         (r, format!("http://{addr}/runbook"))
     }
 
-    /// Calls about `project` (the topic is shared with other tests).
+    /// Calls about `project`.
     fn calls_for(&self, project: &str) -> Vec<Value> {
         self.0
             .lock()
@@ -125,15 +125,16 @@ struct Setup {
 async fn setup(tag: &str, extra: &str) -> Option<Setup> {
     let (kafka, clickhouse) = services()?;
     let db = unique(&format!("it_{tag}_"));
+    let group = unique("itg_");
     let config = Config::from_toml(&format!(
-        "[kafka]\nbrokers = \"{kafka}\"\ngroup_prefix = \"{}\"\n\
+        "[kafka]\nbrokers = \"{kafka}\"\ngroup_prefix = \"{group}\"\ntopic_prefix = \"{group}.\"\n\
          [clickhouse]\nurl = \"{clickhouse}\"\ndatabase = \"{db}\"\n\
-         [pipeline]\nbatch_linger = \"100ms\"\n{extra}",
-        unique("itg_")
+         [pipeline]\nbatch_linger = \"100ms\"\n{extra}"
     ))
     .unwrap();
     let warehouse = Warehouse::from_config(&config.clickhouse).unwrap();
     warehouse.migrate().await.unwrap();
+    ensure_topics(&config.kafka, &all_topics()).await.unwrap();
     let sink = KafkaSink::new(&config.kafka).unwrap();
     Some(Setup {
         config,
