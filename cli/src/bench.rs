@@ -1,5 +1,6 @@
 //! `cloudsage bench --lines N`: the scorer end to end on the real broker. Produces N lines
-//! (`--series` services, one line per 500 ms of event time each) to `logs.raw`, runs the scorer
+//! (`--series` services, one line per 500 ms of event time each, `--lines-per-record` of a
+//! service per record as newline-delimited JSON) to its own `logs.raw`, runs the scorer
 //! in this process (its own consumer group, writing ClickHouse when configured), reads
 //! `windows.scored` back, and prints lines/s (first produce → last window), the latency from
 //! the broker acknowledging a window's last line to the window appearing on `windows.scored`
@@ -27,54 +28,101 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-pub async fn bench(config: &Config, lines: u64, series: u64) -> anyhow::Result<()> {
+pub async fn bench(
+    config: &Config,
+    lines: u64,
+    series: u64,
+    lines_per_record: u64,
+) -> anyhow::Result<()> {
     anyhow::ensure!(
         config.kafka.brokers.is_some(),
         "bench needs kafka.brokers (CLOUDSAGE_KAFKA__BROKERS)"
     );
     let series = series.max(1);
-    ensure_topics(&config.kafka, &cloudsage_schemas::topics::all_topics()).await?;
+    let lines_per_record = lines_per_record.max(1);
     let run = format!("bench{}", cloudsage_runtime::driver::now_ms());
     let mut cfg = config.clone();
     cfg.kafka.group_prefix = run.clone();
+    // Its own topics: no other run's backlog is read or counted.
+    cfg.kafka.topic_prefix = format!("{}{run}.", config.kafka.topic_prefix);
     cfg.scorer.idle_flush = Duration::from_secs(3);
+    ensure_topics(&cfg.kafka, &cloudsage_schemas::topics::all_topics()).await?;
 
     let shutdown = CancellationToken::new();
     let scorer = cloudsage_scorer_task(&cfg, shutdown.clone())?;
     let mut reader =
         KafkaSource::with_group(&cfg.kafka, &format!("{run}-reader"), &[WINDOWS_SCORED], &[])?;
 
-    // Produce: event time advances STEP_MS per line and series; remember when the broker
-    // acknowledged the last line of every (series, window).
+    // Produce: event time advances STEP_MS per line and series; a record holds up to
+    // `lines_per_record` lines of one series (newline-delimited JSON). Remember when the
+    // broker acknowledged the last line of every (series, window).
     let sink = KafkaSink::new(&cfg.kafka)?;
     let base = 1_795_161_600_000i64;
     let started = Instant::now();
     let mut acked: HashMap<(String, i64), Instant> = HashMap::new();
-    let mut batch: Vec<OutRecord> = Vec::with_capacity(10_000);
-    let mut last_in_batch: Vec<(String, i64)> = vec![];
+    // Per series: lines not yet in a record, and the windows they belong to.
+    let mut pending: Vec<(Vec<String>, Vec<i64>)> = vec![Default::default(); series as usize];
+    let mut batch: Vec<OutRecord> = Vec::new();
+    let mut batch_windows: Vec<(String, i64)> = vec![];
+    let record = |s: u64, lines: &mut Vec<String>| OutRecord {
+        topic: LOGS_RAW.into(),
+        key: format!("{run}/svc{s}").into_bytes(),
+        payload: std::mem::take(lines).join("\n").into_bytes(),
+    };
+    let mut last_t = base;
     for i in 0..lines {
         let s = i % series;
         let t = base + (i / series) as i64 * STEP_MS;
-        let service = format!("svc{s}");
+        last_t = t;
         let level = if i % 97 == 0 { "ERROR" } else { "INFO" };
-        let line = format!(
+        let (buffer, windows) = &mut pending[s as usize];
+        buffer.push(format!(
             "{{\"ts\":{t},\"level\":\"{level}\",\"msg\":\"request {i} served\",\"duration_ms\":{}}}",
             20 + i % 180
-        );
-        batch.push(OutRecord {
-            topic: LOGS_RAW.into(),
-            key: format!("{run}/{service}").into_bytes(),
-            payload: line.into_bytes(),
-        });
-        last_in_batch.push((service, t.div_euclid(WINDOW_MS) * WINDOW_MS));
-        if batch.len() == 10_000 || i + 1 == lines {
+        ));
+        windows.push(t.div_euclid(WINDOW_MS) * WINDOW_MS);
+        let end = i + 1 == lines;
+        // A full record of series `s`; at the end, every series' rest.
+        let due: Vec<u64> = if end {
+            (0..series).collect()
+        } else if buffer.len() as u64 == lines_per_record {
+            vec![s]
+        } else {
+            vec![]
+        };
+        for s in due {
+            let (buffer, windows) = &mut pending[s as usize];
+            if !buffer.is_empty() {
+                batch.push(record(s, buffer));
+                batch_windows.extend(windows.drain(..).map(|w| (format!("svc{s}"), w)));
+            }
+        }
+        if batch_windows.len() >= 50_000 || end {
             sink.send(std::mem::take(&mut batch)).await?;
             let now = Instant::now();
-            for k in last_in_batch.drain(..) {
+            for k in batch_windows.drain(..) {
                 acked.insert(k, now);
             }
         }
     }
+    // One closing line per series, past the last window and the allowed lateness, closes
+    // every window by the watermark: the figure is the scorer's speed, not the idle flush.
+    let closing_t = (last_t.div_euclid(WINDOW_MS) + 1) * WINDOW_MS
+        + cfg.scorer.allowed_lateness.as_millis() as i64
+        + WINDOW_MS;
+    sink.send(
+        (0..series)
+            .map(|s| {
+                record(
+                    s,
+                    &mut vec![format!(
+                        "{{\"ts\":{closing_t},\"level\":\"INFO\",\"msg\":\"bench end\"}}"
+                    )],
+                )
+            })
+            .collect(),
+    )
+    .await?;
     let produced = started.elapsed();
     let expected = acked.len();
 
@@ -106,7 +154,7 @@ pub async fn bench(config: &Config, lines: u64, series: u64) -> anyhow::Result<(
     let _ = scorer.await;
     latencies.sort_by(f64::total_cmp);
     println!(
-        "{lines} lines, {series} series → {seen}/{expected} windows in {:.2} s: {:.0} lines/s end to end (produce alone {:.2} s)",
+        "{lines} lines, {series} series, {lines_per_record} lines per record → {seen}/{expected} windows in {:.2} s: {:.0} lines/s end to end (produce alone {:.2} s)",
         total.as_secs_f64(),
         lines as f64 / total.as_secs_f64(),
         produced.as_secs_f64()

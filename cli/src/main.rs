@@ -63,6 +63,10 @@ enum Command {
         /// Services the lines are spread over.
         #[arg(long, default_value_t = 100)]
         series: u64,
+        /// Lines of one service per Kafka record (newline-delimited JSON); 1 sends a record
+        /// per line, the way most log shippers do by default.
+        #[arg(long, default_value_t = 100)]
+        lines_per_record: u64,
     },
     /// The four stage binaries (next to this executable) as separate processes on the
     /// configured broker and ClickHouse, fed at a fixed rate: sustained lines/s, consumer lag
@@ -210,7 +214,11 @@ async fn main() -> anyhow::Result<()> {
             service,
             ..
         } => ingest::ingest(&config, &file, &project, &service).await,
-        Command::Bench { lines, series } => cloudsage::bench::bench(&config, lines, series).await,
+        Command::Bench {
+            lines,
+            series,
+            lines_per_record,
+        } => cloudsage::bench::bench(&config, lines, series, lines_per_record).await,
         Command::Soak {
             rate,
             duration,

@@ -31,6 +31,9 @@ pub enum DecodeError {
     /// The datum decoded but bytes were left over, so the record is corrupt.
     #[error("{0} unexpected bytes after the Avro datum")]
     TrailingBytes(usize),
+    /// One line of a newline-delimited JSON record carries no line and no fields.
+    #[error("newline-delimited JSON record, line {line}: empty event")]
+    EmptyEventInBatch { line: usize },
     /// A `logs.raw` record that is neither Avro, JSON nor UTF-8 text.
     #[error("record is neither Avro, JSON nor UTF-8 text: {0}")]
     InvalidUtf8(#[from] std::str::Utf8Error),

@@ -1,5 +1,6 @@
 //! Decoding `logs.raw` records from producers with or without Avro tooling:
-//! Avro single-object encoding, else a JSON object, else a plain UTF-8 line.
+//! Avro single-object encoding, else a JSON object, else newline-delimited JSON objects
+//! (several events in one record), else a plain UTF-8 line.
 
 use crate::{codec::MAGIC, error::DecodeError, Message, RawLog};
 use serde_json::{Map, Value};
@@ -41,6 +42,61 @@ pub fn decode_raw_log(bytes: &[u8], defaults: &RawDefaults) -> Result<RawLog, De
         line: Some(text.trim_end_matches(['\r', '\n']).to_string()),
         ..empty(defaults)
     })
+}
+
+/// Decodes one `logs.raw` record into its events: a record of newline-delimited JSON
+/// objects (one per line, as Vector's and Fluent Bit's `newline_delimited` framing write them)
+/// holds one event per line; every other record holds one event ([`decode_raw_log`]). Many
+/// events per record is how a producer reaches broker throughput beyond its per-record cost.
+/// A record whose lines are not all JSON objects is one event, so a multi-line text record (a
+/// stack trace) or a pretty-printed JSON object stays whole.
+pub fn decode_raw_logs(bytes: &[u8], defaults: &RawDefaults) -> Result<Vec<RawLog>, DecodeError> {
+    if !bytes.starts_with(&MAGIC) {
+        if let Some(events) = newline_delimited_json(bytes, defaults) {
+            return events;
+        }
+    }
+    decode_raw_log(bytes, defaults).map(|log| vec![log])
+}
+
+/// `None` unless `bytes` are two or more lines that all parse as JSON objects.
+fn newline_delimited_json(
+    bytes: &[u8],
+    defaults: &RawDefaults,
+) -> Option<Result<Vec<RawLog>, DecodeError>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text).trim();
+    if !text.starts_with('{') || !text.contains('\n') {
+        return None;
+    }
+    let mut objects = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if !line.starts_with('{') {
+            return None;
+        }
+        objects.push((
+            n + 1,
+            serde_json::from_str::<Map<String, Value>>(line).ok()?,
+        ));
+    }
+    if objects.len() < 2 {
+        return None;
+    }
+    Some(
+        objects
+            .into_iter()
+            .map(|(line, object)| {
+                from_json(object, defaults).map_err(|e| match e {
+                    DecodeError::Empty => DecodeError::EmptyEventInBatch { line },
+                    other => other,
+                })
+            })
+            .collect(),
+    )
 }
 
 fn empty(defaults: &RawDefaults) -> RawLog {
@@ -256,10 +312,62 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn newline_delimited_json_is_one_event_per_line() {
+        let record =
+            b"{\"msg\":\"a\",\"ts\":1700000000000}\n\n{\"msg\":\"b\",\"service\":\"s2\"}\r\n";
+        let logs = decode_raw_logs(record, &defaults()).unwrap();
+        let got: Vec<_> = logs
+            .iter()
+            .map(|l| (l.line.as_deref(), l.service.as_str(), l.event_time_ms))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some("a"), "unknown", Some(1_700_000_000_000)),
+                (Some("b"), "s2", None)
+            ]
+        );
+    }
+
+    #[test]
+    fn other_records_stay_one_event() {
+        for input in [
+            "{\n  \"msg\": \"pretty\"\n}",
+            "{\"msg\":\"a\"}\n  at Foo.bar(Foo.java:1)",
+            "multi\nline",
+            "{\"msg\":\"only one\"}\n",
+        ] {
+            let logs = decode_raw_logs(input.as_bytes(), &defaults()).unwrap();
+            assert_eq!(
+                logs,
+                vec![decode_raw_log(input.as_bytes(), &defaults()).unwrap()]
+            );
+        }
+        let avro = RawLog {
+            line: Some("x\ny".into()),
+            ..empty(&defaults())
+        };
+        assert_eq!(
+            decode_raw_logs(&avro.encode(), &defaults()).unwrap(),
+            vec![avro]
+        );
+    }
+
+    #[test]
+    fn an_empty_event_in_a_batch_names_its_line() {
+        let err = decode_raw_logs(b"{\"msg\":\"a\"}\n{}", &defaults()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "newline-delimited JSON record, line 2: empty event"
+        );
+    }
+
     proptest! {
         #[test]
         fn never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
             let _ = decode_raw_log(&bytes, &defaults());
+            let _ = decode_raw_logs(&bytes, &defaults());
         }
 
         #[test]

@@ -7,7 +7,7 @@ use crate::window::{Added, Closed, PartitionWindows, WindowConfig};
 use cloudsage_runtime::config::ScorerConfig;
 use cloudsage_runtime::{InMessage, Outputs, PartitionId, Processor, TableRow};
 use cloudsage_schemas::topics::{LOGS_RAW, WINDOWS_SCORED};
-use cloudsage_schemas::{decode_raw_log, Message as _, RawDefaults, RawLog};
+use cloudsage_schemas::{decode_raw_logs, Message as _, RawDefaults, RawLog};
 use logparse::ParseConfig;
 use std::collections::HashMap;
 
@@ -69,7 +69,8 @@ fn series_from_key(key: Option<&[u8]>) -> (Option<String>, Option<String>) {
 }
 
 impl Processor for ScorerProcessor {
-    type Input = RawLog;
+    /// A record's events: one, or one per line of newline-delimited JSON.
+    type Input = Vec<RawLog>;
 
     fn name(&self) -> &'static str {
         "scorer"
@@ -79,7 +80,7 @@ impl Processor for ScorerProcessor {
         vec![LOGS_RAW]
     }
 
-    fn decode(&self, msg: &InMessage) -> Result<RawLog, String> {
+    fn decode(&self, msg: &InMessage) -> Result<Vec<RawLog>, String> {
         let (project, service) = series_from_key(msg.key.as_deref());
         let defaults = RawDefaults {
             project: project.unwrap_or_else(|| self.default_project.clone()),
@@ -89,25 +90,29 @@ impl Processor for ScorerProcessor {
                 .timestamp_ms
                 .unwrap_or_else(cloudsage_runtime::driver::now_ms),
         };
-        decode_raw_log(&msg.payload, &defaults).map_err(|e| e.to_string())
+        decode_raw_logs(&msg.payload, &defaults).map_err(|e| e.to_string())
     }
 
-    fn process(&mut self, msg: &InMessage, raw: RawLog, now_ms: i64, out: &mut Outputs) {
-        let rules = self.rules.for_project(&raw.project);
-        let ignored_text = rules.ignores_text(crate::event::raw_text(&raw));
-        let mut event = Event::from_raw(raw, &self.parse);
-        event.ignored = ignored_text || rules.ignores_template(&event);
+    fn process(&mut self, msg: &InMessage, raws: Vec<RawLog>, now_ms: i64, out: &mut Outputs) {
         let pw = self.partitions.entry(msg.partition_id()).or_default();
-        let added = pw.add(
-            &self.cfg,
-            event,
-            msg.offset,
-            now_ms,
-            &self.rules,
-            &mut self.closed,
-        );
-        if added == Added::Late {
-            self.late_events += 1;
+        // The events of one record share its offset: a replay from it re-reads them all, and
+        // the restored watermarks skip those of windows already emitted.
+        for raw in raws {
+            let rules = self.rules.for_project(&raw.project);
+            let ignored_text = rules.ignores_text(crate::event::raw_text(&raw));
+            let mut event = Event::from_raw(raw, &self.parse);
+            event.ignored = ignored_text || rules.ignores_template(&event);
+            let added = pw.add(
+                &self.cfg,
+                event,
+                msg.offset,
+                now_ms,
+                &self.rules,
+                &mut self.closed,
+            );
+            if added == Added::Late {
+                self.late_events += 1;
+            }
         }
         self.emit_closed(out);
     }
@@ -151,6 +156,48 @@ impl Processor for ScorerProcessor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn message(offset: i64, payload: String) -> InMessage {
+        InMessage {
+            topic: LOGS_RAW.into(),
+            partition: 0,
+            offset,
+            key: Some(b"shop/api".to_vec()),
+            payload: payload.into_bytes(),
+            timestamp_ms: Some(0),
+        }
+    }
+
+    /// Every window the processor publishes for `records`, closed at the end of input.
+    fn windows_of(records: Vec<String>) -> Vec<Vec<u8>> {
+        let mut p = ScorerProcessor::new(&ScorerConfig::default()).unwrap();
+        let mut out = Outputs::default();
+        for (offset, payload) in records.into_iter().enumerate() {
+            let m = message(offset as i64, payload);
+            let input = p.decode(&m).unwrap();
+            p.process(&m, input, 0, &mut out);
+        }
+        p.finish(&mut out);
+        out.records.into_iter().map(|r| r.payload).collect()
+    }
+
+    #[test]
+    fn newline_delimited_records_score_like_one_record_per_line() {
+        let lines: Vec<String> = (0..600)
+            .map(|i| {
+                let level = if i % 7 == 0 { "error" } else { "info" };
+                format!(
+                    r#"{{"ts":{},"level":"{level}","msg":"request {i} took {} ms"}}"#,
+                    1_699_999_980_000i64 + i * 1_000, // on a minute boundary
+                    i % 50
+                )
+            })
+            .collect();
+        let one_per_record = windows_of(lines.clone());
+        let batched = windows_of(lines.chunks(64).map(|c| c.join("\n")).collect());
+        assert_eq!(one_per_record.len(), 10);
+        assert_eq!(batched, one_per_record);
+    }
 
     #[test]
     fn series_key_convention() {
