@@ -17,6 +17,10 @@ use logparse::{
     detect_format, extract_features, parse_line, MinerConfig, ParseConfig, TemplateMiner,
 };
 
+/// The allocator of the binaries this measures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SETS: [&str; 8] = [
     "HDFS",
     "Hadoop",

@@ -34,6 +34,10 @@ use std::time::Instant;
 
 use logparse::{extract_features, parse_line, ParseConfig, TemplateMiner};
 
+/// The allocator of the binaries this measures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SETS: [&str; 8] = [
     "HDFS",
     "Hadoop",

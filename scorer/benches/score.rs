@@ -6,6 +6,10 @@ use cloudsage_runtime::{InMessage, Outputs, Processor};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use scorer::ScorerProcessor;
 
+/// The allocator of the binaries this measures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Mixed shapes as producers send them: plain text with a timestamp, JSON, logfmt.
 fn messages(n: usize, services: usize) -> Vec<InMessage> {
     (0..n)

@@ -9,11 +9,15 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// A scorer config for run `run`: its own topics (prefix `run.`), group prefix and database,
-/// small batches, a short idle flush, ops endpoint on `port`.
+/// small batches, a short idle flush, ops endpoint on `port`. The idle flush closes a series'
+/// window after that long without its events while the scorer is caught up: on a loaded
+/// machine the test's producer can leave a sparse series quiet for seconds mid-window (a
+/// 4 s flush closed one half-full under CPU load), so it is 10 s, still far below the 30 s
+/// default.
 pub fn scorer_config(kafka: &str, clickhouse: &str, run: &str, port: u16) -> String {
     format!(
         "[kafka]\nbrokers = \"{kafka}\"\ngroup_prefix = \"{run}\"\ntopic_prefix = \"{run}.\"\n[clickhouse]\nurl = \"{clickhouse}\"\ndatabase = \"{run}\"\n\
-         [http]\nlisten = \"127.0.0.1:{port}\"\n[pipeline]\nbatch_size = 300\ntick = \"500ms\"\n[scorer]\nidle_flush = \"4s\"\n"
+         [http]\nlisten = \"127.0.0.1:{port}\"\n[pipeline]\nbatch_size = 300\ntick = \"500ms\"\n[scorer]\nidle_flush = \"10s\"\n"
     )
 }
 

@@ -12,6 +12,9 @@ use forecaster::enrich::{self, PipelineSink};
 use forecaster::ForecasterProcessor;
 use std::sync::Arc;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::load(None)?;

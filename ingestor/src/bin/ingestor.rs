@@ -11,6 +11,9 @@ use cloudsage_runtime::Config;
 use ingestor::{router, IngestState};
 use std::sync::Arc;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::load(None)?;

@@ -17,6 +17,9 @@ use notifier::silences::{self, Silences};
 use notifier::{DeliveryProcessor, EvaluatorProcessor, Receivers};
 use std::sync::Arc;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::load(None)?;
