@@ -59,11 +59,12 @@ pub async fn bench(
     let sink = KafkaSink::new(&cfg.kafka)?;
     let base = 1_795_161_600_000i64;
     let started = Instant::now();
-    let mut acked: HashMap<(String, i64), Instant> = HashMap::new();
+    // (series number, window start) → when its last line was acknowledged.
+    let mut acked: HashMap<(u64, i64), Instant> = HashMap::new();
     // Per series: lines not yet in a record, and the windows they belong to.
     let mut pending: Vec<(Vec<String>, Vec<i64>)> = vec![Default::default(); series as usize];
     let mut batch: Vec<OutRecord> = Vec::new();
-    let mut batch_windows: Vec<(String, i64)> = vec![];
+    let mut batch_windows: Vec<(u64, i64)> = vec![];
     let record = |s: u64, lines: &mut Vec<String>| OutRecord {
         topic: LOGS_RAW.into(),
         key: format!("{run}/svc{s}").into_bytes(),
@@ -94,7 +95,7 @@ pub async fn bench(
             let (buffer, windows) = &mut pending[s as usize];
             if !buffer.is_empty() {
                 batch.push(record(s, buffer));
-                batch_windows.extend(windows.drain(..).map(|w| (format!("svc{s}"), w)));
+                batch_windows.extend(windows.drain(..).map(|w| (s, w)));
             }
         }
         if batch_windows.len() >= 50_000 || end {
@@ -141,7 +142,8 @@ pub async fn bench(
                 if w.project != run {
                     continue;
                 }
-                if let Some(at) = acked.remove(&(w.service.clone(), w.window_start_ms)) {
+                let series = w.service.strip_prefix("svc").and_then(|n| n.parse().ok());
+                if let Some(at) = series.and_then(|s: u64| acked.remove(&(s, w.window_start_ms))) {
                     seen += 1;
                     latencies.push(now.saturating_duration_since(at).as_secs_f64() * 1000.0);
                 }

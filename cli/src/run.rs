@@ -215,21 +215,7 @@ pub async fn run_over_kafka(
         &[("auto.offset.reset", "latest")],
     )?;
     // Wait for the tap's assignment, so it sees everything this run produces.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let _ = tap.next_batch(1, Duration::from_millis(200)).await?;
-        if tap
-            .take_rebalance()
-            .await?
-            .is_some_and(|r| !r.assigned.is_empty())
-        {
-            break;
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the output consumer got no partitions within 60 s"
-        );
-    }
+    tap.wait_for_assignment(Duration::from_secs(60)).await?;
     let mut notifier_config = config.notifier.clone();
     notifier_config.console = false;
     let mut tasks = vec![];

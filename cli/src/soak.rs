@@ -284,21 +284,7 @@ pub async fn soak(config: &Config, opts: SoakOptions) -> anyhow::Result<()> {
         &[WINDOWS_SCORED],
         &[("auto.offset.reset", "latest")],
     )?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let _ = tap.next_batch(1, Duration::from_millis(200)).await?;
-        if tap
-            .take_rebalance()
-            .await?
-            .is_some_and(|r| !r.assigned.is_empty())
-        {
-            break;
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the windows.scored reader got no partitions within 60 s"
-        );
-    }
+    tap.wait_for_assignment(Duration::from_secs(60)).await?;
     let seen_windows: Arc<Mutex<HashMap<WindowKey, (Instant, String)>>> = Arc::default();
     let tap_task = {
         let seen = seen_windows.clone();

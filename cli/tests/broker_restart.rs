@@ -51,22 +51,10 @@ async fn scorer_reconnects_after_a_broker_restart() {
         .unwrap();
     sink.flush();
     let wh = Warehouse::from_config(&cfg.clickhouse).unwrap();
-    let count = || async {
-        wh.client()
-            .query("SELECT count() FROM risk_windows WHERE project = ?")
-            .bind(&run)
-            .fetch_one::<u64>()
-            .await
-            .unwrap_or(0)
-    };
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while count().await < 5 {
-        assert!(Instant::now() < deadline, "scorer wrote nothing");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for_window_rows(&wh, &run, 5, Duration::from_secs(120)).await;
 
     // ---- The broker goes away and comes back with the same storage.
-    let before_restart = count().await;
+    let before_restart = stored_window_rows(&wh, &run).await;
     // A crash rather than SIGTERM: tansu's graceful shutdown waits on its clients, which
     // would let the scorer finish before the broker is really gone.
     broker.kill();
@@ -78,7 +66,7 @@ async fn scorer_reconnects_after_a_broker_restart() {
     }
     broker.start();
     let restarted_at = Instant::now();
-    let during_downtime = count().await;
+    let during_downtime = stored_window_rows(&wh, &run).await;
 
     let got = stored_window_scores(&wh, &run, want.len(), Duration::from_secs(150)).await;
     let caught_up_in = restarted_at.elapsed();

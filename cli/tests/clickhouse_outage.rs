@@ -68,20 +68,7 @@ async fn scorer_rides_out_a_clickhouse_outage() {
         .unwrap();
     sink.flush();
     let wh = Warehouse::from_config(&cfg.clickhouse).unwrap();
-    let count = || async {
-        wh.client()
-            .query("SELECT count() FROM risk_windows WHERE project = ?")
-            .bind(&run)
-            .fetch_one::<u64>()
-            .await
-            .unwrap_or(0)
-    };
-    // The group reads `logs.raw` from the start, other tests' lines included.
-    let deadline = Instant::now() + Duration::from_secs(150);
-    while count().await < 5 {
-        assert!(Instant::now() < deadline, "scorer wrote nothing");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for_window_rows(&wh, &run, 5, Duration::from_secs(150)).await;
     assert_eq!(
         health_status(ops_port),
         Some(200),
@@ -89,7 +76,7 @@ async fn scorer_rides_out_a_clickhouse_outage() {
     );
 
     // ---- ClickHouse goes away.
-    let before_outage = count().await;
+    let before_outage = stored_window_rows(&wh, &run).await;
     clickhouse.stop();
     let stopped_at = Instant::now();
     for_each_chunk(&second_file, &run, "app", "file", |r| sink.send(r))

@@ -271,24 +271,10 @@ async fn feedback_posted_to_the_ingestor_reranks_the_forecasters_next_actions() 
         std::fs::write(&path, toml).unwrap();
         stages.push(spawn_stage(name, &path));
     }
-    let http = reqwest::Client::new();
     for (name, port) in ports {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let r = http
-                .get(format!("http://127.0.0.1:{port}/health"))
-                .send()
-                .await;
-            if r.as_ref().is_ok_and(|r| r.status().is_success()) {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{name} never became healthy: {r:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
+        wait_healthy(name, port).await;
     }
+    let http = reqwest::Client::new();
     let cfg = Config::from_toml(&format!(
         "[kafka]\nbrokers = \"{kafka}\"\ntopic_prefix = \"{run}.\"\n[clickhouse]\nurl = \"{ch}\"\ndatabase = \"{run}\""
     ))

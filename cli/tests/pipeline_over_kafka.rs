@@ -65,26 +65,12 @@ async fn sample_through_four_stages_over_kafka_and_clickhouse() {
         std::fs::write(&path, toml).unwrap();
         stages.push((name, port, spawn_stage(name, &path)));
     }
-    let http = reqwest::Client::new();
 
     // Every stage reports ready once broker and ClickHouse answer.
     for (name, port, _) in &stages {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let r = http
-                .get(format!("http://127.0.0.1:{port}/health"))
-                .send()
-                .await;
-            if r.as_ref().is_ok_and(|r| r.status().is_success()) {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{name} never became healthy: {r:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
+        wait_healthy(name, *port).await;
     }
+    let http = reqwest::Client::new();
 
     // The oracle: the same file through the embedded pipeline (no Kafka, no ClickHouse).
     let sample = bundled_sample();

@@ -403,23 +403,8 @@ async fn poison_records_go_to_the_dlq_and_the_stages_keep_going() {
         std::fs::write(&path, toml).unwrap();
         stages.push((name, port, spawn_stage(name, &path)));
     }
-    let http = reqwest::Client::new();
     for (name, port, _) in &stages {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let r = http
-                .get(format!("http://127.0.0.1:{port}/health"))
-                .send()
-                .await;
-            if r.as_ref().is_ok_and(|r| r.status().is_success()) {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{name} never became healthy: {r:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
+        wait_healthy(name, *port).await;
     }
 
     let plans = plans(&run);

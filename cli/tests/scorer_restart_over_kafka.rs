@@ -12,7 +12,7 @@ use cloudsage_runtime::warehouse::Warehouse;
 use cloudsage_runtime::Config;
 use common::scorer_run::*;
 use common::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scorer_killed_mid_stream_loses_and_duplicates_nothing() {
@@ -46,24 +46,11 @@ async fn scorer_killed_mid_stream_loses_and_duplicates_nothing() {
         .await
         .unwrap();
     let wh = Warehouse::from_config(&cfg.clickhouse).unwrap();
-    let count = || async {
-        wh.client()
-            .query("SELECT count() FROM risk_windows WHERE project = ?")
-            .bind(&run)
-            .fetch_one::<u64>()
-            .await
-            .unwrap_or(0)
-    };
-    // Kill it once it has written some windows but not all of the first half's. The group
-    // reads `logs.raw` from the start, other tests' lines included, hence the generous bound.
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while count().await < 5 {
-        assert!(Instant::now() < deadline, "scorer wrote nothing");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // Kill it once it has written some windows but not all of the first half's.
+    wait_for_window_rows(&wh, &run, 5, Duration::from_secs(180)).await;
     scorer.0.kill().unwrap(); // SIGKILL
     scorer.0.wait().unwrap();
-    let at_kill = count().await;
+    let at_kill = stored_window_rows(&wh, &run).await;
     for_each_chunk(&second_file, &run, "app", "file", |r| sink.send(r))
         .await
         .unwrap();

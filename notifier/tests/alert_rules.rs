@@ -12,6 +12,8 @@
 //! Needs Kafka and ClickHouse (`eval "$(deploy/local/services.sh env)"`); without them the
 //! test is skipped, unless `CLOUDSAGE_REQUIRE_SERVICES=1`, which makes it fail instead.
 
+mod common;
+
 use cloudsage_runtime::app::run_kafka_stage;
 use cloudsage_runtime::deliver::NoDelivery;
 use cloudsage_runtime::kafka::{ensure_topics, KafkaSink};
@@ -24,36 +26,12 @@ use cloudsage_schemas::topics::{all_topics, FORECASTS, WINDOWS_SCORED};
 use cloudsage_schemas::{
     stable_id, Action, ChainStep, Factor, Forecast, Message as _, ScoredWindow,
 };
+use common::{services, unique};
 use notifier::EvaluatorProcessor;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 const MIN: i64 = 60_000;
-
-fn services() -> Option<(String, String)> {
-    let kafka = std::env::var("CLOUDSAGE_KAFKA__BROKERS").ok();
-    let clickhouse = std::env::var("CLOUDSAGE_CLICKHOUSE__URL").ok();
-    let required = std::env::var("CLOUDSAGE_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
-    match (kafka, clickhouse) {
-        (Some(k), Some(c)) => Some((k, c)),
-        _ => {
-            assert!(
-                !required,
-                "CLOUDSAGE_REQUIRE_SERVICES=1 but CLOUDSAGE_KAFKA__BROKERS / CLOUDSAGE_CLICKHOUSE__URL are not set"
-            );
-            eprintln!("SKIPPED: no Kafka/ClickHouse configured");
-            None
-        }
-    }
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}{}_{}", std::process::id(), nanos % 1_000_000_000)
-}
 
 /// Minute `n` after `base` of `project`/`service`, with `score` and `memory_points`.
 fn window(

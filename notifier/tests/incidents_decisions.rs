@@ -4,6 +4,8 @@
 //! `max_actions_per_hour` times; with the default dry run it is never called. Outcomes
 //! reported at `POST /v1/incidents/{id}/outcome` update the decision row.
 
+mod common;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -16,37 +18,13 @@ use cloudsage_runtime::warehouse::Warehouse;
 use cloudsage_runtime::Config;
 use cloudsage_schemas::topics::{all_topics, ALERTS, LOGS_RAW};
 use cloudsage_schemas::{stable_id, Alert, AlertStatus, Message as _, RawLog, Severity};
+use common::{services, unique};
 use notifier::decision::Shared;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
-
-fn services() -> Option<(String, String)> {
-    let kafka = std::env::var("CLOUDSAGE_KAFKA__BROKERS").ok();
-    let clickhouse = std::env::var("CLOUDSAGE_CLICKHOUSE__URL").ok();
-    let required = std::env::var("CLOUDSAGE_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
-    match (kafka, clickhouse) {
-        (Some(k), Some(c)) => Some((k, c)),
-        _ => {
-            assert!(
-                !required,
-                "CLOUDSAGE_REQUIRE_SERVICES=1 but CLOUDSAGE_KAFKA__BROKERS / CLOUDSAGE_CLICKHOUSE__URL are not set"
-            );
-            eprintln!("SKIPPED: no Kafka/ClickHouse configured");
-            None
-        }
-    }
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}{}_{}", std::process::id(), nanos % 1_000_000_000)
-}
 
 fn now_ms() -> i64 {
     cloudsage_runtime::driver::now_ms()

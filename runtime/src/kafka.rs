@@ -244,6 +244,27 @@ impl KafkaSource {
 }
 
 impl KafkaSource {
+    /// Polls until the group has given this consumer partitions, so a reader started at the
+    /// topics' ends (`auto.offset.reset = latest`) sees everything produced afterwards.
+    pub async fn wait_for_assignment(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let _ = self.next_batch(1, Duration::from_millis(200)).await?;
+            if self
+                .take_rebalance()
+                .await?
+                .is_some_and(|r| !r.assigned.is_empty())
+            {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the consumer of {:?} got no partitions within {timeout:?}",
+                self.topics
+            );
+        }
+    }
+
     fn physical(&self, topic: &str) -> String {
         format!("{}{topic}", self.topic_prefix)
     }

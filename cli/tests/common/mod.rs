@@ -85,6 +85,27 @@ pub fn spawn_stage(name: &str, config: &std::path::Path) -> Stage {
     Stage(child)
 }
 
+/// Waits (up to 60 s) until the stage `name` answers 200 on `/health` at `port`: it is ready
+/// once broker and ClickHouse answer.
+pub async fn wait_healthy(name: &str, port: u16) {
+    let http = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let r = http
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .send()
+            .await;
+        if r.as_ref().is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} never became healthy: {r:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -38,6 +38,25 @@ pub async fn expected_window_scores(run: &str) -> BTreeMap<String, f64> {
         .collect()
 }
 
+/// Rows of project `run` in `risk_windows` (before dedup; 0 while ClickHouse does not answer).
+pub async fn stored_window_rows(wh: &Warehouse, run: &str) -> u64 {
+    wh.client()
+        .query("SELECT count() FROM risk_windows WHERE project = ?")
+        .bind(run)
+        .fetch_one::<u64>()
+        .await
+        .unwrap_or(0)
+}
+
+/// Waits until the scorer has written at least `rows` windows of `run`; panics after `timeout`.
+pub async fn wait_for_window_rows(wh: &Warehouse, run: &str, rows: u64, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while stored_window_rows(wh, run).await < rows {
+        assert!(Instant::now() < deadline, "scorer wrote nothing");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Window id → score stored for project `run`, once `count` windows are there or `timeout`
 /// has passed.
 pub async fn stored_window_scores(
