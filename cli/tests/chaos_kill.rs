@@ -1,26 +1,26 @@
-//! Chaos: the scorer, forecaster and notifier binaries run over the real broker and
-//! ClickHouse on a multi-service incident load (>= 200 000 lines), and each is killed with
-//! SIGKILL at seeded random points and restarted with the same config. Afterwards every
-//! window, forecast and alert of the embedded oracle must be in ClickHouse exactly once
-//! (after `FINAL`), nothing else may be there, and the webhook must have received every
-//! alert exactly once. `CLOUDSAGE_CHAOS_SEED` replays a run's kill points.
+//! Chaos: the four stage binaries (ingestor, scorer, forecaster, notifier) run over the real
+//! broker and ClickHouse on a multi-service incident load (>= 200 000 lines, posted to the
+//! ingestor's HTTP API with an `Idempotency-Key` per request and retried until accepted, as a
+//! client should), and each is killed with SIGKILL at seeded random points and restarted with
+//! the same config. Afterwards every window, forecast and alert of the embedded oracle must be
+//! in ClickHouse exactly once (after `FINAL`), each window with the oracle's event count (a
+//! retried request's lines counted once), nothing else may be there, and the webhook must have
+//! received every alert exactly once. `CLOUDSAGE_CHAOS_SEED` replays a run's kill points.
 
 mod common;
 
 use cloudsage::report::Report;
 use cloudsage::run::run_embedded;
 use cloudsage::scenarios::Scenario;
-use cloudsage_runtime::kafka::{ensure_topics, KafkaSink};
-use cloudsage_runtime::stage::OutRecord;
-use cloudsage_runtime::transport::Sink;
+use cloudsage_runtime::kafka::{ensure_topics, KafkaSource};
+use cloudsage_runtime::transport::{Polled, Source};
 use cloudsage_runtime::warehouse::Warehouse;
 use cloudsage_runtime::Config;
-use cloudsage_schemas::RawDefaults;
 use common::*;
-use ingestor::api::log_records;
-use ingestor::body::{parse_body, BodyFormat};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Services of the load, each one scenario over `MINUTES` minutes of event time (one line a
@@ -65,6 +65,10 @@ fn scenario_of(i: usize) -> Scenario {
 fn stage_toml(kafka: &str, ch: &str, run: &str, hook: &str, listen: u16) -> String {
     format!(
         r#"
+[ingestor.projects.{run}]
+tokens = ["{run}-token"]
+[ingestor.rate_limit]
+requests_per_second = 0
 [kafka]
 brokers = "{kafka}"
 group_prefix = "{run}"
@@ -108,45 +112,96 @@ async fn oracle(dir: &Path, run: &str, lines: &[Vec<String>]) -> Report {
     all
 }
 
-/// Records of every service, interleaved minute by minute, so every series advances in every
-/// stretch of input (a series quiet for `IDLE_FLUSH_S` would be flushed early).
-fn interleaved_records(run: &str, lines: &[Vec<String>]) -> Vec<Vec<OutRecord>> {
+/// One request to the ingestor: about a minute of one service's lines.
+struct Post {
+    service: String,
+    body: String,
+    /// The request's `Idempotency-Key`, the same on every retry.
+    key: String,
+}
+
+/// Requests in rounds: each round holds one request per service, so every series advances in
+/// every stretch of input (a series quiet for `IDLE_FLUSH_S` would be flushed early), and the
+/// requests of a round (distinct series) can be in flight together.
+fn rounds_of_posts(run: &str, lines: &[Vec<String>]) -> Vec<Vec<Post>> {
     let mut per_service: Vec<std::slice::Iter<String>> = lines.iter().map(|l| l.iter()).collect();
-    let mut batches = vec![];
-    let mut batch: Vec<OutRecord> = vec![];
-    let mut remaining = true;
-    while remaining {
-        remaining = false;
+    let mut rounds = vec![];
+    loop {
+        let mut round = vec![];
         for (i, it) in per_service.iter_mut().enumerate() {
             // About one minute of this service's lines (more during retry storms).
-            let chunk: Vec<&String> = it.by_ref().take(60).collect();
-            if chunk.is_empty() {
-                continue;
-            }
-            remaining = true;
-            let body = chunk
-                .iter()
-                .map(|l| l.as_str())
-                .collect::<Vec<_>>()
-                .join("\n");
-            let defaults = RawDefaults {
-                project: run.into(),
-                service: service_name(i),
-                source: "file".into(),
-                received_at_ms: cloudsage_runtime::driver::now_ms(),
-            };
-            let parsed = parse_body(BodyFormat::Text, body.as_bytes(), &defaults).unwrap();
-            assert!(parsed.rejected.is_empty(), "generated lines rejected");
-            batch.extend(log_records(&parsed.records));
-            if batch.len() >= 5_000 {
-                batches.push(std::mem::take(&mut batch));
+            let chunk: Vec<&str> = it.by_ref().take(60).map(String::as_str).collect();
+            if !chunk.is_empty() {
+                round.push(Post {
+                    service: service_name(i),
+                    body: chunk.join("\n"),
+                    key: format!("{run}-r{}-{}", rounds.len(), service_name(i)),
+                });
             }
         }
+        if round.is_empty() {
+            return rounds;
+        }
+        rounds.push(round);
     }
-    if !batch.is_empty() {
-        batches.push(batch);
+}
+
+/// Posts `post` until the ingestor accepts it (202), retrying with the same key whatever went
+/// wrong (refused connection while it restarts, a reset mid-request, a 5xx). Returns the
+/// number of retries.
+async fn post_until_accepted(http: &reqwest::Client, url: &str, token: &str, post: &Post) -> usize {
+    let deadline = Instant::now() + RUN_DEADLINE;
+    let mut retries = 0;
+    loop {
+        let r = http
+            .post(url)
+            .query(&[("service", post.service.as_str())])
+            .bearer_auth(token)
+            .header("content-type", "text/plain")
+            .header("idempotency-key", &post.key)
+            .body(post.body.clone())
+            .send()
+            .await;
+        match r {
+            Ok(resp) if resp.status() == reqwest::StatusCode::ACCEPTED => return retries,
+            Ok(resp) if resp.status().is_client_error() => {
+                panic!(
+                    "ingestor refused {}: {}",
+                    post.key,
+                    resp.text().await.unwrap_or_default()
+                )
+            }
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "{} never accepted", post.key);
+        retries += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    batches
+}
+
+/// Records on the run's `logs.raw`: the lines, plus whatever the first attempts of retried
+/// requests delivered before the ingestor died.
+async fn raw_records(cfg: &Config, group: &str) -> usize {
+    let mut source = KafkaSource::with_group(
+        &cfg.kafka,
+        group,
+        &[cloudsage_schemas::topics::LOGS_RAW],
+        &[("auto.offset.reset", "earliest")],
+    )
+    .unwrap();
+    let mut n = 0;
+    let mut idle = 0;
+    while idle < 10 {
+        match source.next_batch(10_000, Duration::from_millis(500)).await {
+            Ok(Polled::Messages(m)) if !m.is_empty() => {
+                n += m.len();
+                idle = 0;
+            }
+            _ => idle += 1,
+        }
+        let _ = source.take_rebalance().await;
+    }
+    n
 }
 
 /// The ids the oracle produced.
@@ -154,6 +209,8 @@ struct Expected {
     windows: BTreeSet<String>,
     forecasts: BTreeSet<String>,
     alerts: BTreeSet<String>,
+    /// Each window's (events, late events).
+    counts: BTreeMap<String, (u64, u64)>,
 }
 
 impl From<&Report> for Expected {
@@ -162,6 +219,14 @@ impl From<&Report> for Expected {
             windows: r.windows.iter().map(|w| w.window_id.clone()).collect(),
             forecasts: r.forecasts.iter().map(|f| f.forecast_id.clone()).collect(),
             alerts: r.alerts.iter().map(|a| a.alert_id.clone()).collect(),
+            counts: r
+                .windows
+                .iter()
+                .map(|w| {
+                    let counts = (w.event_count as u64, w.late_count as u64);
+                    (w.window_id.clone(), counts)
+                })
+                .collect(),
         }
     }
 }
@@ -170,16 +235,19 @@ impl From<&Report> for Expected {
 struct Restartable {
     name: &'static str,
     config: std::path::PathBuf,
+    /// Its `[http] listen` port (the ingestor's API).
+    port: u16,
     process: Stage,
     kills: usize,
 }
 
 impl Restartable {
-    fn start(name: &'static str, config: std::path::PathBuf) -> Restartable {
+    fn start(name: &'static str, config: std::path::PathBuf, port: u16) -> Restartable {
         let process = spawn_stage(name, &config);
         Restartable {
             name,
             config,
+            port,
             process,
             kills: 0,
         }
@@ -193,9 +261,11 @@ impl Restartable {
     }
 }
 
-/// What a kill waits for: a stored count (or received notifications) reaching `at`.
+/// What a kill waits for: requests accepted by the ingestor, a stored count, or notifications
+/// received reaching `at`.
 #[derive(Debug, Clone, Copy)]
 enum Progress {
+    Requests(usize),
     Windows(usize),
     Forecasts(usize),
     Notifications(usize),
@@ -325,37 +395,46 @@ async fn stages_killed_at_random_lose_and_duplicate_nothing() {
         .unwrap();
     let wh = Warehouse::from_config(&cfg.clickhouse).unwrap();
     wh.migrate().await.unwrap();
-    let mut stages: Vec<Restartable> = ["scorer", "forecaster", "notifier"]
+    let mut stages: Vec<Restartable> = ["ingestor", "scorer", "forecaster", "notifier"]
         .into_iter()
         .map(|name| {
             let path = dir.path().join(format!("{name}.toml"));
-            std::fs::write(&path, stage_toml(&kafka, &ch, &run, &hook, free_port())).unwrap();
-            Restartable::start(name, path)
+            let port = free_port();
+            std::fs::write(&path, stage_toml(&kafka, &ch, &run, &hook, port)).unwrap();
+            Restartable::start(name, path, port)
         })
         .collect();
+    let rounds = rounds_of_posts(&run, &lines);
+    let requests: usize = rounds.iter().map(Vec::len).sum();
 
-    // Kill points, drawn from the seed: fractions of the windows (one per service and minute)
-    // and forecasts (about one per window) to come, and a count of notifications received.
+    // Kill points, drawn from the seed: fractions of the requests, of the windows (one per
+    // service and minute) and forecasts (about one per window) to come, and a count of
+    // notifications received.
     let (nw, nf) = (SERVICES * MINUTES as usize, SERVICES * MINUTES as usize);
     let frac = |rng: &mut Rng, lo, hi, n: usize| ((rng.between(lo, hi) * n as f64) as usize).max(1);
     let mut plan = vec![
         PlannedKill {
             stage: 0,
-            when: Progress::Windows(frac(&mut rng, 0.1, 0.6, nw)),
+            when: Progress::Requests(frac(&mut rng, 0.1, 0.7, requests)),
             done: false,
         },
         PlannedKill {
             stage: 1,
+            when: Progress::Windows(frac(&mut rng, 0.1, 0.6, nw)),
+            done: false,
+        },
+        PlannedKill {
+            stage: 2,
             when: Progress::Forecasts(frac(&mut rng, 0.1, 0.7, nf)),
             done: false,
         },
         PlannedKill {
-            stage: 2,
+            stage: 3,
             when: Progress::Windows(frac(&mut rng, 0.2, 0.6, nw)),
             done: false,
         },
         PlannedKill {
-            stage: 2,
+            stage: 3,
             when: Progress::Notifications(1 + (rng.next() % 4) as usize),
             done: false,
         },
@@ -366,15 +445,30 @@ async fn stages_killed_at_random_lose_and_duplicate_nothing() {
         .collect();
     println!("kill plan: {plan:?}");
 
-    // Produce the input while the stages run.
-    let batches = interleaved_records(&run, &lines);
-    let sink = KafkaSink::new(&cfg.kafka).unwrap();
-    let producer = tokio::spawn(async move {
-        for b in batches {
-            sink.send(b).await.unwrap();
-        }
-        sink.flush();
-    });
+    // Post the input to the ingestor while the stages run, a round at a time.
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let producer = {
+        let url = format!("http://127.0.0.1:{}/v1/logs", stages[0].port);
+        let token = format!("{run}-token");
+        let accepted = accepted.clone();
+        tokio::spawn(async move {
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap();
+            let mut retries = 0;
+            for round in rounds {
+                let posts = round
+                    .iter()
+                    .map(|p| post_until_accepted(&http, &url, &token, p));
+                for r in futures::future::join_all(posts).await {
+                    retries += r;
+                    accepted.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            retries
+        })
+    };
 
     let deadline = Instant::now() + RUN_DEADLINE;
     let mut complete_since: Option<Instant> = None;
@@ -414,6 +508,7 @@ async fn stages_killed_at_random_lose_and_duplicate_nothing() {
         let notified = received_ids(&hooks, &run).len();
         for (k, delay) in plan.iter_mut().zip(&kill_delays) {
             let due = match k.when {
+                Progress::Requests(n) => accepted.load(Ordering::Relaxed) >= n,
                 Progress::Windows(n) => windows >= n,
                 Progress::Forecasts(n) => forecasts >= n,
                 Progress::Notifications(n) => notified >= n,
@@ -424,10 +519,11 @@ async fn stages_killed_at_random_lose_and_duplicate_nothing() {
                 s.kill_and_restart();
                 k.done = true;
                 println!(
-                    "{:>6.1} s: kill -9 {} at {:?} (windows {windows}, forecasts {forecasts}, alerts {alerts}, notifications {notified}); restarted",
+                    "{:>6.1} s: kill -9 {} at {:?} (requests {}, windows {windows}, forecasts {forecasts}, alerts {alerts}, notifications {notified}); restarted",
                     test_started.elapsed().as_secs_f64(),
                     s.name,
-                    k.when
+                    k.when,
+                    accepted.load(Ordering::Relaxed),
                 );
             }
         }
@@ -449,11 +545,18 @@ async fn stages_killed_at_random_lose_and_duplicate_nothing() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    producer.await.unwrap();
+    let retries = producer.await.unwrap();
+    let records = raw_records(&cfg, &format!("{run}-count")).await;
+    println!(
+        "{requests} requests, {retries} retries; logs.raw holds {records} records for {total_lines} lines ({} repeated by retries, each counted once by the scorer)",
+        records.saturating_sub(total_lines)
+    );
+    assert!(records >= total_lines, "lines lost on logs.raw");
     let Expected {
         windows: want_windows,
         forecasts: want_forecasts,
         alerts: want_alerts,
+        counts: want_counts,
     } = expected.unwrap();
     for s in &stages {
         assert!(s.kills >= 1, "{} was never killed", s.name);
@@ -475,6 +578,31 @@ async fn stages_killed_at_random_lose_and_duplicate_nothing() {
             tally("notifications", &want_alerts, &got_notifications),
         ),
     ];
+    // Every stored window counted what the oracle counted: no line of a retried request twice.
+    let got_counts: BTreeMap<String, (u64, u64)> = wh
+        .client()
+        .query(
+            "SELECT window_id, event_count, late_count FROM risk_windows FINAL WHERE project = ?",
+        )
+        .bind(&run)
+        .fetch_all::<(String, u64, u64)>()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, events, late)| (id, (events, late)))
+        .collect();
+    let miscounted: Vec<_> = want_counts
+        .iter()
+        .filter_map(|(id, want)| {
+            let got = got_counts.get(id)?;
+            (got != want).then(|| format!("{id}: (events, late) {got:?}, oracle {want:?}"))
+        })
+        .collect();
+    println!(
+        "window counts: {} of {} match the oracle",
+        want_counts.len() - miscounted.len(),
+        want_counts.len()
+    );
     println!(
         "chaos run done in {:.1} s",
         test_started.elapsed().as_secs_f64()
@@ -486,6 +614,10 @@ async fn stages_killed_at_random_lose_and_duplicate_nothing() {
             "{kind} (seed {seed}): lost {lost:?}, duplicated {duplicated:?}, unexpected {unexpected:?}"
         );
     }
+    assert!(
+        miscounted.is_empty(),
+        "(seed {seed}) miscounted windows: {miscounted:?}"
+    );
     wh.client()
         .query(&format!("DROP DATABASE {run}"))
         .execute()

@@ -133,6 +133,7 @@ fn raw_log(project: &str, line: String) -> RawLog {
         event_time_ms: Some(now_ms()),
         line: Some(line),
         fields: BTreeMap::new(),
+        ingest_id: None,
     }
 }
 

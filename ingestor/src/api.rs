@@ -219,12 +219,25 @@ fn defaults<S: Sink>(
     }
 }
 
-/// Produces the records and rejects, and answers 202 with the counts.
+/// The request's `Idempotency-Key`, if it sent one; a malformed one is a 400.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    headers
+        .get("idempotency-key")
+        .map(|v| crate::idempotency::parse_key(v.as_bytes()).map_err(ApiError::bad_request))
+        .transpose()
+}
+
+/// Produces the records and rejects, and answers 202 with the counts. With an
+/// `Idempotency-Key`, every line is tagged so that a retry of the request is scored once.
 async fn deliver<S: Sink>(
     state: &IngestState<S>,
     project: &str,
-    parsed: Parsed,
+    mut parsed: Parsed,
+    idempotency_key: Option<String>,
 ) -> Result<Response, ApiError> {
+    if let Some(key) = &idempotency_key {
+        crate::idempotency::tag(&mut parsed.records, key);
+    }
     let mut records = log_records(&parsed.records);
     records.extend(rejected_records(project, &parsed.rejected));
     if let Err(e) = state.sink.send(records).await {
@@ -269,6 +282,7 @@ async fn post_logs<S: Sink + 'static>(
 ) -> Result<Response, ApiError> {
     let project = authorize(&state, &headers)?;
     let q = logs_query(q)?;
+    let idempotency_key = idempotency_key(&headers)?;
     let content_type = header(&headers, "content-type");
     let multipart = is_multipart(content_type);
     let format = if multipart {
@@ -292,7 +306,7 @@ async fn post_logs<S: Sink + 'static>(
     if parsed.records.is_empty() && parsed.rejected.is_empty() {
         return Err(ApiError::bad_request("the body holds no log lines"));
     }
-    deliver(&state, &project, parsed).await
+    deliver(&state, &project, parsed, idempotency_key).await
 }
 
 async fn post_webhook<S: Sink + 'static>(
@@ -313,6 +327,7 @@ async fn post_webhook<S: Sink + 'static>(
     })?;
     let project = authorize(&state, &headers)?;
     let q = logs_query(q)?;
+    let idempotency_key = idempotency_key(&headers)?;
     let bytes = read_body(&state, &headers, body).await?;
     let payload: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::bad_request(format!("{} webhook body is not JSON: {e}", vendor.name()))
@@ -348,7 +363,7 @@ async fn post_webhook<S: Sink + 'static>(
             }],
         },
     };
-    deliver(&state, &project, parsed).await
+    deliver(&state, &project, parsed, idempotency_key).await
 }
 
 fn with_project(mut records: Vec<RawLog>, project: &str) -> Vec<RawLog> {

@@ -7,6 +7,7 @@
 //! - [`multipart`]: `multipart/form-data` file uploads (field `file`, optional `service`).
 //! - [`webhooks`]: Datadog, CloudWatch (SNS), Sentry and GitHub payloads → records (pure).
 //! - [`auth`]: bearer token → project (pure).
+//! - [`idempotency`]: the `Idempotency-Key` header; a retried request's lines are scored once.
 //! - [`ratelimit`]: per-project request rate limits.
 //! - [`error`]: the JSON error answer.
 //! - [`api`]: the HTTP adapter (`POST /v1/logs`, `POST /v1/webhooks/<vendor>`).
@@ -18,6 +19,7 @@ pub mod body;
 pub mod encoding;
 pub mod error;
 pub mod feedback;
+pub mod idempotency;
 pub mod metric;
 pub mod multipart;
 pub mod ratelimit;

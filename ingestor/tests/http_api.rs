@@ -608,3 +608,48 @@ async fn sns_subscriptions_are_confirmed_with_a_get_to_allowed_hosts_only() {
     assert_error(&v, 502, "confirming the SNS subscription failed");
     assert!(sink.0.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn idempotency_keys_tag_every_line_and_bad_ones_are_400() {
+    let (app, sink) = app();
+    let send = |key: Option<&'static [u8]>| {
+        let mut req = post("/v1/logs?service=api").header("content-type", "text/plain");
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
+        req.body(Body::from(&b"one\ntwo\n\xff\nthree\n"[..]))
+            .unwrap()
+    };
+    // Sent twice, as a client retrying after a lost answer would: the same ids both times.
+    for _ in 0..2 {
+        let (status, _, v) = call(&app, send(Some(b"\"req-42\""))).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    }
+    let ids: Vec<(String, i64)> = sink
+        .logs()
+        .into_iter()
+        .map(|l| {
+            let id = l.ingest_id.expect("tagged");
+            (id.request, id.seq)
+        })
+        .collect();
+    let once: Vec<(String, i64)> = (0..3).map(|seq| ("req-42".to_string(), seq)).collect();
+    assert_eq!(ids, [once.clone(), once].concat());
+
+    // Without the header nothing is tagged.
+    let (status, _, _) = call(&app, send(None)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert!(sink.logs()[6..].iter().all(|l| l.ingest_id.is_none()));
+
+    for bad in [&b""[..], b"\"unterminated", b"back\\slash"] {
+        let produced = sink.logs().len();
+        let (status, _, v) = call(&app, send(Some(bad))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+        assert_error(&v, 400, "Idempotency-Key");
+        assert_eq!(
+            sink.logs().len(),
+            produced,
+            "nothing produced for a bad key"
+        );
+    }
+}

@@ -91,6 +91,7 @@ fn datadog(project: &str, service: &str, at: i64) -> RawLog {
         event_time_ms: Some(at),
         line: Some("[Triggered] Memory usage above 95% on checkout".into()),
         fields: BTreeMap::from([("level".to_string(), "error".to_string())]),
+        ingest_id: None,
     }
 }
 

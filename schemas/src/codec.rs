@@ -141,6 +141,7 @@ mod tests {
             event_time_ms: Some(1_700_000_000_000),
             line: Some("ERROR payment failed: timeout ✗".into()),
             fields: BTreeMap::from([("level".into(), "error".into())]),
+            ingest_id: None,
         }
     }
 
@@ -320,10 +321,12 @@ mod tests {
             RawLog::decode(&good[..5]),
             Err(DecodeError::Truncated { len: 5 })
         ));
-        assert!(matches!(
-            RawLog::decode(&good[..good.len() - 1]),
-            Err(DecodeError::Avro { .. })
-        ));
+        // Two bytes: apache-avro reads a union index cut off at the very end as null.
+        let truncated = RawLog::decode(&good[..good.len() - 2]);
+        assert!(
+            matches!(truncated, Err(DecodeError::Avro { .. })),
+            "{truncated:?}"
+        );
         let mut unknown = good.clone();
         unknown[2] ^= 0xff;
         assert!(matches!(
@@ -362,23 +365,9 @@ mod tests {
         }
     }
 
-    /// RawLog v2 as a future change might define it: one added optional field.
-    const RAW_LOG_V2: &str = r#"{
-      "type": "record", "name": "RawLog", "namespace": "io.cloudsage",
-      "fields": [
-        {"name": "project", "type": "string"},
-        {"name": "service", "type": "string"},
-        {"name": "source", "type": "string"},
-        {"name": "received_at_ms", "type": "long"},
-        {"name": "event_time_ms", "type": ["null", "long"], "default": null},
-        {"name": "line", "type": ["null", "string"], "default": null},
-        {"name": "fields", "type": {"type": "map", "values": "string"}},
-        {"name": "trace_id", "type": ["null", "string"], "default": null}
-      ]
-    }"#;
-
+    /// RawLog v1 as producers built against it still write it.
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
-    struct RawLogV2 {
+    struct RawLogV1 {
         project: String,
         service: String,
         source: String,
@@ -386,11 +375,10 @@ mod tests {
         event_time_ms: Option<i64>,
         line: Option<String>,
         fields: BTreeMap<String, String>,
-        trace_id: Option<String>,
     }
 
-    impl RawLogV2 {
-        fn from_v1(v1: RawLog, trace_id: Option<String>) -> Self {
+    impl From<RawLog> for RawLogV1 {
+        fn from(log: RawLog) -> Self {
             let RawLog {
                 project,
                 service,
@@ -399,8 +387,9 @@ mod tests {
                 event_time_ms,
                 line,
                 fields,
-            } = v1;
-            RawLogV2 {
+                ingest_id: _,
+            } = log;
+            RawLogV1 {
                 project,
                 service,
                 source,
@@ -408,34 +397,44 @@ mod tests {
                 event_time_ms,
                 line,
                 fields,
-                trace_id,
             }
         }
     }
 
     #[test]
     fn schema_evolution_works_both_ways() {
-        let mut registry = registry().clone();
-        let fingerprint = registry.register(2, RAW_LOG_V2).unwrap();
-        let v1 = RawLog::schema();
-        let v2 = registry.by_fingerprint(&fingerprint).unwrap();
-        assert_eq!(registry.latest(RawLog::NAME).unwrap().version, 2);
+        let v1 = registry()
+            .versions(RawLog::NAME)
+            .find(|v| v.version == 1)
+            .unwrap();
+        assert_eq!(RawLog::schema().version, 2);
+        let with_id = RawLog {
+            ingest_id: Some(crate::IngestId {
+                request: "req-1".into(),
+                seq: 7,
+            }),
+            ..raw_log()
+        };
 
         // New writer, old reader: the added field is dropped.
-        let new = RawLogV2::from_v1(raw_log(), Some("abc".into()));
-        let bytes = encode_with(v2, &new).unwrap();
-        assert_eq!(bytes[2..10], fingerprint.0);
-        let read: RawLog = decode_with(&registry, v1, &bytes).unwrap();
-        assert_eq!(read, raw_log());
-        // A reader that only knows v1 cannot find the writer schema: it must be registered.
-        assert!(matches!(
-            RawLog::decode(&bytes),
-            Err(DecodeError::UnknownFingerprint(_))
-        ));
+        let read: RawLogV1 = decode_with(registry(), v1, &with_id.encode()).unwrap();
+        assert_eq!(read, RawLogV1::from(raw_log()));
 
         // Old writer, new reader: the added field takes its default.
-        let read: RawLogV2 = decode_with(&registry, v2, &raw_log().encode()).unwrap();
-        assert_eq!(read, RawLogV2::from_v1(raw_log(), None));
+        let old = encode_with(v1, &RawLogV1::from(with_id.clone())).unwrap();
+        assert_eq!(old[2..10], v1.fingerprint.0);
+        assert_eq!(RawLog::decode(&old).unwrap(), raw_log());
+        assert_eq!(RawLog::decode(&with_id.encode()).unwrap(), with_id);
+
+        // A reader that does not know the writer's version cannot decode: it must be registered.
+        let mut only_v1 = Registry::new();
+        only_v1
+            .register(1, include_str!("../avro/raw_log.v1.avsc"))
+            .unwrap();
+        assert!(matches!(
+            decode_with::<RawLogV1>(&only_v1, v1, &with_id.encode()),
+            Err(DecodeError::UnknownFingerprint(_))
+        ));
     }
 
     proptest! {

@@ -108,6 +108,7 @@ fn empty(defaults: &RawDefaults) -> RawLog {
         event_time_ms: None,
         line: None,
         fields: BTreeMap::new(),
+        ingest_id: None,
     }
 }
 

@@ -10,6 +10,7 @@ use std::{collections::HashMap, fmt, sync::LazyLock};
 /// Every `.avsc` in `schemas/avro/`, with its version. Add new versions here, never remove one.
 const BUILTIN: &[(u32, &str)] = &[
     (1, include_str!("../avro/raw_log.v1.avsc")),
+    (2, include_str!("../avro/raw_log.v2.avsc")),
     (1, include_str!("../avro/scored_window.v1.avsc")),
     (1, include_str!("../avro/forecast.v1.avsc")),
     (1, include_str!("../avro/alert.v1.avsc")),
@@ -201,6 +202,15 @@ mod tests {
             let v1 = registry().versions(name).find(|v| v.version == 1).unwrap();
             assert_eq!(v1.fingerprint.to_string(), fingerprint, "{name} v1");
         }
+        let raw_v2 = registry()
+            .versions("io.cloudsage.RawLog")
+            .find(|v| v.version == 2)
+            .unwrap();
+        assert_eq!(
+            raw_v2.fingerprint.to_string(),
+            "6996ae5a3f52ce47",
+            "io.cloudsage.RawLog v2"
+        );
     }
 
     /// apache-avro 0.21 keeps `{"type":"long"}` in the canonical form of logical types where the

@@ -21,6 +21,20 @@ pub struct RawLog {
     pub line: Option<String>,
     /// Structured fields (JSON / logfmt keys, or metric `name`/`value`), stringified.
     pub fields: BTreeMap<String, String>,
+    /// Set when the line came in a request with an `Idempotency-Key`: a retry of that request
+    /// carries the same ids, and the scorer counts each id once (schema v2).
+    #[serde(default)]
+    pub ingest_id: Option<IngestId>,
+}
+
+/// Identifies a line within a retryable request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IngestId {
+    /// The request's `Idempotency-Key`, as the client sent it.
+    pub request: String,
+    /// The line's position among the request's accepted lines, from 0; increasing in produce
+    /// order within each series.
+    pub seq: i64,
 }
 
 /// A factor's contribution to a window's score.

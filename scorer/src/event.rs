@@ -23,6 +23,8 @@ pub struct Event {
     pub template: Option<(TemplateId, String)>,
     /// Matched an `ignore` pattern: counted, never scored (set by the scorer's rules).
     pub ignored: bool,
+    /// `(hash of the request's Idempotency-Key, seq)` for lines of a retryable request.
+    pub ingest_id: Option<(u64, i64)>,
 }
 
 const LEVEL_KEYS: &[&str] = &["level", "severity", "lvl", "log.level", "levelname"];
@@ -76,6 +78,10 @@ impl Event {
                 .event_time_ms
                 .or_else(|| parsed.as_ref().and_then(|p| p.timestamp_ms))
                 .unwrap_or(raw.received_at_ms),
+            ingest_id: raw
+                .ingest_id
+                .as_ref()
+                .map(|i| (crate::dedup::key_hash(&i.request), i.seq)),
             project: raw.project,
             service: raw.service,
             severity,
@@ -111,6 +117,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect::<BTreeMap<_, _>>(),
+            ingest_id: None,
         }
     }
 

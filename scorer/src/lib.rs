@@ -6,10 +6,12 @@
 //! - [`baseline`]: what a series has learned from its closed windows (pure).
 //! - [`score`]: a closed window's statistics against the baseline → score, factors,
 //!   labels (pure).
+//! - [`dedup`]: the lines of a retried HTTP request, recognised by their ingest ids (pure).
 //! - [`rules`]: per-project weights, thresholds and ignored patterns.
 //! - [`processor`]: the adapter the shared runtime drives.
 
 pub mod baseline;
+pub mod dedup;
 pub mod event;
 pub mod processor;
 pub mod rules;

@@ -21,6 +21,8 @@ pub struct ScorerProcessor {
     closed: Vec<Closed>,
     /// Late events seen (also reported per window).
     pub late_events: u64,
+    /// Lines a retried request repeated, skipped (see [`crate::dedup`]).
+    pub duplicate_events: u64,
 }
 
 impl ScorerProcessor {
@@ -39,6 +41,7 @@ impl ScorerProcessor {
             partitions: HashMap::new(),
             closed: vec![],
             late_events: 0,
+            duplicate_events: 0,
         })
     }
 
@@ -110,8 +113,10 @@ impl Processor for ScorerProcessor {
                 &self.rules,
                 &mut self.closed,
             );
-            if added == Added::Late {
-                self.late_events += 1;
+            match added {
+                Added::Late => self.late_events += 1,
+                Added::Duplicate => self.duplicate_events += 1,
+                Added::Counted | Added::AlreadyEmitted => {}
             }
         }
         self.emit_closed(out);
@@ -157,19 +162,19 @@ impl Processor for ScorerProcessor {
 mod tests {
     use super::*;
 
-    fn message(offset: i64, payload: String) -> InMessage {
+    fn message(offset: i64, payload: Vec<u8>) -> InMessage {
         InMessage {
             topic: LOGS_RAW.into(),
             partition: 0,
             offset,
             key: Some(b"shop/api".to_vec()),
-            payload: payload.into_bytes(),
+            payload,
             timestamp_ms: Some(0),
         }
     }
 
     /// Every window the processor publishes for `records`, closed at the end of input.
-    fn windows_of(records: Vec<String>) -> Vec<Vec<u8>> {
+    fn windows_of(records: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
         let mut p = ScorerProcessor::new(&ScorerConfig::default()).unwrap();
         let mut out = Outputs::default();
         for (offset, payload) in records.into_iter().enumerate() {
@@ -193,10 +198,50 @@ mod tests {
                 )
             })
             .collect();
-        let one_per_record = windows_of(lines.clone());
-        let batched = windows_of(lines.chunks(64).map(|c| c.join("\n")).collect());
+        let one_per_record = windows_of(lines.iter().map(|l| l.clone().into_bytes()).collect());
+        let batched = windows_of(
+            lines
+                .chunks(64)
+                .map(|c| c.join("\n").into_bytes())
+                .collect(),
+        );
         assert_eq!(one_per_record.len(), 10);
         assert_eq!(batched, one_per_record);
+    }
+
+    #[test]
+    fn a_retried_request_scores_like_one_delivery() {
+        // Avro records as the ingestor writes them for a request with an Idempotency-Key.
+        let records = |request: &str, n: i64| -> Vec<Vec<u8>> {
+            (0..n)
+                .map(|seq| {
+                    let log = RawLog {
+                        project: "shop".into(),
+                        service: "api".into(),
+                        source: "http".into(),
+                        received_at_ms: 0,
+                        event_time_ms: Some(1_699_999_980_000 + seq * 1_000),
+                        line: Some(format!("ERROR request {seq} failed")),
+                        fields: Default::default(),
+                        ingest_id: Some(cloudsage_schemas::IngestId {
+                            request: request.into(),
+                            seq,
+                        }),
+                    };
+                    log.encode()
+                })
+                .collect()
+        };
+        let once = windows_of(records("r1", 150));
+        // The first attempt got 90 lines out before the ingestor died; the retry sends all.
+        let mut retried = records("r1", 90);
+        retried.extend(records("r1", 150));
+        assert_eq!(windows_of(retried), once);
+        assert_eq!(once.len(), 3);
+        // A different request with the same lines is new data.
+        let mut twice = records("r1", 150);
+        twice.extend(records("r2", 150));
+        assert_ne!(windows_of(twice), once);
     }
 
     #[test]

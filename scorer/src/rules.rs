@@ -97,6 +97,7 @@ mod tests {
             features: Default::default(),
             template: Some((TemplateId::of(template), template.into())),
             ignored: false,
+            ingest_id: None,
         }
     }
 

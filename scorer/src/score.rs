@@ -314,6 +314,7 @@ mod tests {
                 },
                 template: None,
                 ignored: false,
+                ingest_id: None,
             });
         }
         let b = warm(0.0, 14.0);

@@ -133,6 +133,7 @@ mod tests {
             },
             template: Some((TemplateId(1), "t".into())),
             ignored: false,
+            ingest_id: None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! another's events late, so a backfilled file and live traffic can share a partition.
 
 use crate::baseline::SeriesBaseline;
+use crate::dedup::RecentRequests;
 use crate::event::Event;
 use crate::rules::Rules;
 use crate::score::{assess, Novelty};
@@ -57,6 +58,8 @@ struct Series {
     last_activity_ms: i64,
     /// What the series has learned from its closed windows.
     baseline: SeriesBaseline,
+    /// Retryable requests seen lately, to count a retried request's lines once.
+    requests: RecentRequests,
 }
 
 /// A series as kept in the checkpoint: its watermark and baseline.
@@ -99,6 +102,8 @@ pub enum Added {
     Late,
     /// Belongs to a window a previous owner already emitted (replay after restore).
     AlreadyEmitted,
+    /// A line a retried request repeats (same ingest id): skipped, it was counted before.
+    Duplicate,
 }
 
 impl PartitionWindows {
@@ -116,6 +121,12 @@ impl PartitionWindows {
         let end = start.saturating_add(cfg.size_ms);
         let key = (event.project.clone(), event.service.clone());
         let s = self.series.entry(key.clone()).or_default();
+        if let Some((request, seq)) = event.ingest_id {
+            let watermark = s.watermark_ms(cfg);
+            if !s.requests.first_sight(request, seq, end, watermark) {
+                return Added::Duplicate;
+            }
+        }
         s.last_activity_ms = now_ms;
         let outcome = if end <= s.restored_until_ms {
             Added::AlreadyEmitted
@@ -395,6 +406,7 @@ mod tests {
             features: Default::default(),
             template: None,
             ignored: false,
+            ingest_id: None,
             severity: sev,
         }
     }
@@ -515,6 +527,42 @@ mod tests {
         second.flush_all(&CFG, &rules(), &mut replay_out);
         // Both owners finish the same remaining windows with the same content.
         assert_eq!(out[1..].to_vec(), replay_out);
+    }
+
+    #[test]
+    fn a_retried_request_is_counted_once() {
+        let tagged = |t: i64, request: u64, seq: i64| Event {
+            ingest_id: Some((request, seq)),
+            ..ev("a", t, Some(Severity::Error))
+        };
+        let mut pw = PartitionWindows::default();
+        let mut out = vec![];
+        // The first attempt delivered lines 0 and 1 of request 7; the retry sends 0..=2.
+        for (offset, seq) in [0, 1, 0, 1, 2].into_iter().enumerate() {
+            let added = pw.add(
+                &CFG,
+                tagged(1_000 + seq * 1_000, 7, seq),
+                offset as i64,
+                0,
+                &rules(),
+                &mut out,
+            );
+            let expected = if offset == 2 || offset == 3 {
+                Added::Duplicate
+            } else {
+                Added::Counted
+            };
+            assert_eq!(added, expected, "offset {offset}");
+        }
+        // Another request's seq 0, and an untagged line, are their own events.
+        pw.add(&CFG, tagged(4_000, 8, 0), 5, 0, &rules(), &mut out);
+        pw.add(&CFG, ev("a", 5_000, None), 6, 0, &rules(), &mut out);
+        pw.flush_all(&CFG, &rules(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (out[0].window.event_count, out[0].window.error_count),
+            (5, 4)
+        );
     }
 
     #[test]

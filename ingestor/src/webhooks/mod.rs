@@ -100,6 +100,7 @@ pub(crate) fn record(
         event_time_ms,
         line: Some(line),
         fields,
+        ingest_id: None,
     }
 }
 

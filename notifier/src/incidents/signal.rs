@@ -121,6 +121,7 @@ mod tests {
             event_time_ms: Some(900),
             line: Some(line.into()),
             fields,
+            ingest_id: None,
         }
     }
 
