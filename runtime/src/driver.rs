@@ -6,7 +6,7 @@
 use crate::checkpoints::CheckpointStore;
 use crate::config::PipelineConfig;
 use crate::deliver::Deliverer;
-use crate::events::{BatchCommitted, RecordRejected, RetryingAfterError};
+use crate::events::{BatchCommitted, RecordRejected, RetryingAfterError, StageEvent};
 use crate::metrics::{labels, Metrics};
 use crate::stage::{InMessage, Outputs, PartitionId, Processor, TableRow};
 use crate::transport::{Checkpoint, CommitPosition, Polled, Sink, Source};
@@ -395,6 +395,14 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
         }
         let rows = std::mem::take(&mut out.rows);
         self.write_rows(&rows).await?;
+        for (event, count) in out.events.drain(..) {
+            StageEvent {
+                stage,
+                event,
+                count,
+            }
+            .emit(&self.metrics);
+        }
         out.clear();
         Ok(())
     }

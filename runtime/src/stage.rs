@@ -141,6 +141,9 @@ pub struct Outputs {
     pub rows: Vec<TableRow>,
     /// Alerts to hand to the configured deliverer (notifier delivery loop only).
     pub deliveries: Vec<Alert>,
+    /// Stage events to count in `cloudsage_events_total{stage, event}` (e.g. the scorer's
+    /// late events); dropped for replayed records, which their first reader counted.
+    pub events: Vec<(&'static str, u64)>,
 }
 
 impl Outputs {
@@ -156,6 +159,14 @@ impl Outputs {
         self.rows.push(row);
     }
 
+    /// Counts `n` occurrences of the stage event `event`.
+    pub fn count(&mut self, event: &'static str, n: u64) {
+        match self.events.iter_mut().find(|(e, _)| *e == event) {
+            Some((_, total)) => *total += n,
+            None => self.events.push((event, n)),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.records.is_empty() && self.rows.is_empty() && self.deliveries.is_empty()
     }
@@ -164,6 +175,7 @@ impl Outputs {
         self.records.clear();
         self.rows.clear();
         self.deliveries.clear();
+        self.events.clear();
     }
 }
 

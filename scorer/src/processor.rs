@@ -114,8 +114,14 @@ impl Processor for ScorerProcessor {
                 &mut self.closed,
             );
             match added {
-                Added::Late => self.late_events += 1,
-                Added::Duplicate => self.duplicate_events += 1,
+                Added::Late => {
+                    self.late_events += 1;
+                    out.count("late_event", 1);
+                }
+                Added::Duplicate => {
+                    self.duplicate_events += 1;
+                    out.count("retried_line_skipped", 1);
+                }
                 Added::Counted | Added::AlreadyEmitted => {}
             }
         }
@@ -242,6 +248,27 @@ mod tests {
         let mut twice = records("r1", 150);
         twice.extend(records("r2", 150));
         assert_ne!(windows_of(twice), once);
+    }
+
+    #[test]
+    fn late_and_repeated_lines_are_counted_for_the_metrics() {
+        let mut p = ScorerProcessor::new(&ScorerConfig::default()).unwrap();
+        let mut out = Outputs::default();
+        let t0 = 1_699_999_980_000i64;
+        let lines = [
+            format!(r#"{{"ts":{t0},"msg":"a"}}"#),
+            // Two minutes later: the first window closes.
+            format!(r#"{{"ts":{},"msg":"b"}}"#, t0 + 120_000),
+            // Back in the closed window: late.
+            format!(r#"{{"ts":{},"msg":"c"}}"#, t0 + 1_000),
+        ];
+        for (offset, line) in lines.into_iter().enumerate() {
+            let m = message(offset as i64, line.into_bytes());
+            let input = p.decode(&m).unwrap();
+            p.process(&m, input, 0, &mut out);
+        }
+        assert_eq!(out.events, vec![("late_event", 1)]);
+        assert_eq!(p.late_events, 1);
     }
 
     #[test]
