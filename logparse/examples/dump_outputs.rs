@@ -7,7 +7,9 @@
 //! cargo run --release -p logparse --example dump_outputs > before.txt   # then after.txt
 //! ```
 
-use logparse::{extract_features, parse_line, ParseConfig, TemplateMiner, TimeConfig};
+use logparse::{
+    extract_features, extract_features_and_mask, parse_line, ParseConfig, TemplateMiner, TimeConfig,
+};
 use std::path::PathBuf;
 
 const SETS: [&str; 8] = [
@@ -39,11 +41,28 @@ fn main() {
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let text = String::from_utf8_lossy(&bytes);
         let mut miner = TemplateMiner::default();
+        // The combined entry points must agree with the separate calls.
+        let mut combined = TemplateMiner::default();
         for (n, line) in text.lines().enumerate() {
             let ev = parse_line(line, &cfg);
             let f = extract_features(&ev);
             let masked = logparse::mask::mask_line(&ev.message);
+            assert_eq!(
+                extract_features_and_mask(&ev),
+                (f, masked.clone()),
+                "{set}:{n}"
+            );
+            let (fc, mc) = combined.add_with_features(&ev);
+            let mc = (
+                mc.template_id,
+                mc.template.to_owned(),
+                mc.cluster_id,
+                mc.is_new,
+            );
             let m = miner.add(&ev.message);
+            assert_eq!(fc, f, "{set}:{n}");
+            let ms = (m.template_id, m.template.to_owned(), m.cluster_id, m.is_new);
+            assert_eq!(mc, ms, "{set}:{n}");
             println!(
                 "{set}:{n}\t{ev:?}\t{f:?}\t{masked}\t{}\t{}\t{:?}\t{}\t{}\t{}",
                 m.template_id,

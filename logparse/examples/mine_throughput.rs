@@ -19,8 +19,12 @@
 //!
 //! * `mine` (default): `parse_line` then `TemplateMiner::add(&ev.message)`
 //!   (what `cloudsage templates` does);
-//! * `pipeline`: `parse_line`, `extract_features`, `TemplateMiner::add` (what
-//!   the scorer does per line; the criterion bench's `pipeline`);
+//! * `pipeline`: `parse_line`, then `TemplateMiner::add_with_features`
+//!   (features and mining over one split of the message into words; the
+//!   criterion bench's `pipeline`);
+//! * `separate`: `parse_line`, `extract_features`, `TemplateMiner::add` (the
+//!   same work with each step walking the message itself: the `pipeline` of
+//!   earlier versions);
 //! * `raw`: `TemplateMiner::add` on the raw line, no parsing (as Drain3 does
 //!   with its default configuration).
 //!
@@ -53,6 +57,7 @@ const SETS: [&str; 8] = [
 enum Mode {
     Mine,
     Pipeline,
+    Separate,
     Raw,
 }
 
@@ -74,12 +79,13 @@ fn main() {
                 mode = match val("--mode").as_str() {
                     "mine" => Mode::Mine,
                     "pipeline" => Mode::Pipeline,
+                    "separate" => Mode::Separate,
                     "raw" => Mode::Raw,
-                    m => panic!("unknown mode {m} (mine, pipeline, raw)"),
+                    m => panic!("unknown mode {m} (mine, pipeline, separate, raw)"),
                 }
             }
             "-h" | "--help" => {
-                eprintln!("usage: mine_throughput [DIR] [--repeat R] [--runs K] [--mode mine|pipeline|raw]");
+                eprintln!("usage: mine_throughput [DIR] [--repeat R] [--runs K] [--mode mine|pipeline|separate|raw]");
                 return;
             }
             _ => dir = PathBuf::from(a),
@@ -88,6 +94,7 @@ fn main() {
     let mode_name = match mode {
         Mode::Mine => "mine",
         Mode::Pipeline => "pipeline",
+        Mode::Separate => "separate",
         Mode::Raw => "raw",
     };
 
@@ -119,6 +126,11 @@ fn main() {
                             black_box(miner.add(&ev.message).template_id);
                         }
                         Mode::Pipeline => {
+                            let ev = parse_line(black_box(l), &cfg);
+                            let (f, m) = miner.add_with_features(&ev);
+                            black_box((f, m.template_id));
+                        }
+                        Mode::Separate => {
                             let ev = parse_line(black_box(l), &cfg);
                             let f = extract_features(&ev);
                             black_box((f, miner.add(&ev.message).template_id));

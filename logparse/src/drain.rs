@@ -44,7 +44,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 use smallvec::SmallVec;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::mask::{mask_tokens, MaskedToken, TokenKind, WILDCARD};
+use crate::features::{features_of_words, Features};
+use crate::format::ParsedEvent;
+use crate::mask::{mask_tokens, mask_words, split_words, MaskedToken, TokenKind, Word, WILDCARD};
 
 /// Miner configuration. The defaults are generic (not tuned per log source).
 #[derive(Clone, Debug, PartialEq)]
@@ -209,6 +211,7 @@ pub struct TemplateMiner {
     tick: u64,
     evicted: u64,
     // Reused per-message buffers.
+    words: Vec<Word>,
     toks: Vec<MaskedToken>,
     hashes: Vec<u64>,
     is_var: Vec<bool>,
@@ -246,6 +249,7 @@ impl TemplateMiner {
             serial: 0,
             tick: 0,
             evicted: 0,
+            words: Vec::with_capacity(64),
             toks: Vec::with_capacity(64),
             hashes: Vec::with_capacity(64),
             is_var: Vec::with_capacity(64),
@@ -299,6 +303,11 @@ impl TemplateMiner {
     /// Tokenize, mask and hash `msg` into the reused buffers.
     fn prepare(&mut self, msg: &str) {
         mask_tokens(msg, self.config.max_tokens, &mut self.toks);
+        self.hash_tokens(msg);
+    }
+
+    /// Hash the masked tokens of `msg` (in `self.toks`).
+    fn hash_tokens(&mut self, msg: &str) {
         self.hashes.clear();
         self.is_var.clear();
         for t in &self.toks {
@@ -422,8 +431,32 @@ impl TemplateMiner {
     /// Add one message (the part of a log line after its header) and return
     /// the cluster it joined, with the cluster's template after the merge.
     pub fn add(&mut self, msg: &str) -> MatchResult<'_> {
-        self.tick += 1;
         self.prepare(msg);
+        self.add_prepared(msg)
+    }
+
+    /// [`extract_features`](crate::extract_features) of `ev` and
+    /// [`add`](Self::add) of its message in one: the message is split into
+    /// words once, for both the feature scan and the masker. The same results
+    /// as the two separate calls.
+    pub fn add_with_features(&mut self, ev: &ParsedEvent<'_>) -> (Features, MatchResult<'_>) {
+        let msg: &str = &ev.message;
+        let f = if split_words(msg, &mut self.words) {
+            let f = features_of_words(ev, &self.words);
+            mask_words(msg, &self.words, self.config.max_tokens, &mut self.toks);
+            self.hash_tokens(msg);
+            f
+        } else {
+            let f = crate::extract_features(ev);
+            self.prepare(msg);
+            f
+        };
+        (f, self.add_prepared(msg))
+    }
+
+    /// [`add`](Self::add) of the message prepared in the buffers.
+    fn add_prepared(&mut self, msg: &str) -> MatchResult<'_> {
+        self.tick += 1;
         let found = self
             .search_leaf()
             .and_then(|leaf| self.best_in_leaf(leaf))
@@ -739,8 +772,79 @@ mod tests {
         assert!(m.nodes[&len3].children <= 4);
     }
 
+    /// `add_with_features` = `extract_features` + `add`, also for the
+    /// messages whose words are split apart (vertical tab, long lines).
+    #[test]
+    fn add_with_features_matches_separate_calls() {
+        let cfg = crate::ParseConfig::default();
+        let lines = [
+            "2024-01-02 03:04:05,123 ERROR [main] app.Db: query took 350 ms",
+            "took\u{b}350 ms heap 93% used",
+            "a\u{b}b 12 connection\u{b}refused",
+            "Out of memory: Kill process 1234 (java) cpu=97",
+            "  ",
+            "",
+            "level=warn msg=\"timed out after 2.5s\" latency=3s status=503",
+        ];
+        let long = "x1 ".repeat(300);
+        for max_tokens in [2, 64, 1024] {
+            let config = MinerConfig {
+                max_tokens,
+                ..MinerConfig::default()
+            };
+            let mut a = TemplateMiner::new(config.clone());
+            let mut b = TemplateMiner::new(config);
+            for l in lines.iter().copied().chain([long.as_str()]) {
+                let ev = crate::parse_line(l, &cfg);
+                let (fa, ra) = a.add_with_features(&ev);
+                let ra = (
+                    ra.template_id,
+                    ra.template.to_owned(),
+                    ra.cluster_id,
+                    ra.is_new,
+                );
+                let fb = crate::extract_features(&ev);
+                let rb = b.add(&ev.message);
+                let rb = (
+                    rb.template_id,
+                    rb.template.to_owned(),
+                    rb.cluster_id,
+                    rb.is_new,
+                );
+                assert_eq!((fa, ra), (fb, rb), "{l:?}");
+                assert_eq!(
+                    crate::extract_features_and_mask(&ev),
+                    (fb, crate::mask::mask_line(&ev.message)),
+                    "{l:?}"
+                );
+            }
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// The combined entry points give the separate calls' results.
+        #[test]
+        fn combined_equals_separate(lines in proptest::collection::vec(crate::fuzzing::strategies::log_line(), 1..24)) {
+            let cfg = crate::ParseConfig::default();
+            let config = MinerConfig { max_clusters: 8, max_tokens: 16, ..MinerConfig::default() };
+            let mut a = TemplateMiner::new(config.clone());
+            let mut b = TemplateMiner::new(config);
+            for l in &lines {
+                let ev = crate::parse_line(l, &cfg);
+                let (fa, ra) = a.add_with_features(&ev);
+                let ra = (ra.template_id, ra.template.to_owned(), ra.cluster_id, ra.is_new);
+                let fb = crate::extract_features(&ev);
+                let rb = b.add(&ev.message);
+                let rb = (rb.template_id, rb.template.to_owned(), rb.cluster_id, rb.is_new);
+                proptest::prop_assert_eq!((fa, ra), (fb, rb));
+                proptest::prop_assert_eq!(
+                    crate::extract_features_and_mask(&ev),
+                    (fb, crate::mask::mask_line(&ev.message))
+                );
+            }
+        }
+
         /// No miner call panics, and the invariants hold: the returned
         /// template id is the hash of the returned template, and the cluster
         /// cap is respected.

@@ -33,6 +33,7 @@
 
 use crate::format::ParsedEvent;
 use crate::level::Severity;
+use crate::mask::{mask_line, mask_words, render_tokens, split_words, Word, Words, W_LETTERS};
 
 /// Per-event signals.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -55,6 +56,59 @@ pub struct Features {
 
 /// Compute the features of a parsed event.
 pub fn extract_features(ev: &ParsedEvent<'_>) -> Features {
+    let mut f = field_features(ev);
+    scan_text(&mut f, &ev.message);
+    f
+}
+
+/// [`extract_features`] and [`mask_line`] of the event's message in one:
+/// the message is split into words once, for both. The same results as the
+/// two separate calls.
+pub fn extract_features_and_mask(ev: &ParsedEvent<'_>) -> (Features, String) {
+    let msg: &str = &ev.message;
+    let mut words = Words::new();
+    if !split_words(msg, &mut words) {
+        return (extract_features(ev), mask_line(msg));
+    }
+    let f = features_of_words(ev, &words);
+    let mut toks = Vec::with_capacity(words.len());
+    mask_words(msg, &words, usize::MAX, &mut toks);
+    (f, render_tokens(msg, &toks))
+}
+
+/// [`extract_features`] over the words of `ev.message` split by
+/// [`split_words`].
+pub(crate) fn features_of_words(ev: &ParsedEvent<'_>, words: &[Word]) -> Features {
+    let mut f = field_features(ev);
+    scan_words(&mut f, &ev.message, words);
+    f
+}
+
+/// The word pass of [`scan_spans`] over the words of `text` split by
+/// [`split_words`], the look-ahead read from the slice.
+fn scan_words(f: &mut Features, text: &str, words: &[Word]) {
+    let word = |k: usize| {
+        words
+            .get(k)
+            .map_or("", |w| &text[w.start as usize..w.end as usize])
+    };
+    let mut oom = false;
+    for (k, w) in words.iter().enumerate() {
+        let m = w.bits & W_LETTERS;
+        if w.end - w.start <= 48 && may_match(m) {
+            // Word boundaries are ASCII bytes: the slices are valid str.
+            let words = [word(k), word(k + 1), word(k + 2), word(k + 3)];
+            scan_word(f, &words, m, &mut oom);
+        }
+    }
+    if oom {
+        f.memory_pressure = Some(1.0);
+    }
+}
+
+/// The severity and the structured fields' features of `ev`.
+#[inline]
+fn field_features(ev: &ParsedEvent<'_>) -> Features {
     let mut f = Features {
         severity: ev.severity,
         ..Features::default()
@@ -62,7 +116,6 @@ pub fn extract_features(ev: &ParsedEvent<'_>) -> Features {
     for field in &ev.fields {
         apply_field(&mut f, &field.key, &field.value);
     }
-    scan_text(&mut f, &ev.message);
     f
 }
 
@@ -90,11 +143,19 @@ fn contains(h: &[u8], n: &[u8]) -> bool {
 /// Fold one structured key/value (e.g. a JSON field the producer sent apart from the line)
 /// into `f`, by the key rules above.
 pub fn apply_field(f: &mut Features, key: &str, value: &str) {
+    if key.len() > 48 {
+        return;
+    }
+    // A key whose letters hold none of the keys' below cannot match: skip
+    // the lowercase copy and the compares.
+    let m = letter_mask(key.as_bytes());
+    if !KEY_NEEDS.iter().any(|&n| has(m, n)) {
+        return;
+    }
     let mut buf = [0u8; 48];
     let Some(k) = lower_into(key, &mut buf) else {
         return;
     };
-    let m = letter_mask(k);
     if f.http_status.is_none()
         && matches!(
             k,
@@ -155,6 +216,20 @@ pub fn apply_field(f: &mut Features, key: &str, value: &str) {
         f.memory_pressure = parse_ratio(value.trim(), true);
     }
 }
+
+/// Letter sets such that every key [`apply_field`] reads holds one of them
+/// (`response_time` and `request_time` hold `rt`).
+const KEY_NEEDS: [u32; 9] = [
+    letters(b"status"),
+    letters(b"latency"),
+    letters(b"duration"),
+    letters(b"elapsed"),
+    letters(b"took"),
+    letters(b"rt"),
+    letters(b"cpu"),
+    letters(b"mem"),
+    letters(b"heap"),
+];
 
 fn set_status(f: &mut Features, code: u16) {
     if (100..=599).contains(&code) {
@@ -388,11 +463,17 @@ fn eq_ci(w: &str, lower: &[u8]) -> bool {
 /// Letter sets such that every keyword of the word pass (error signatures,
 /// out-of-memory words, latency / memory / CPU keys) contains at least one of
 /// them: a word whose letters include none of them cannot match anything
-/// and is skipped after one table pass. E.g. `in` covers `exception`,
-/// `connection`, `cannot`, `duration`, `panic`; `om` covers `timeout` and
-/// the memory words; `out` covers `out of memory`; `ero` covers `...Error`, `core`, `response`.
-const NEEDS: [u32; 13] = [
-    letters(b"in"),
+/// and is skipped after one table pass. E.g. `om` covers `timeout` and
+/// the memory words; `out` covers `out of memory` and `duration`; `ero`
+/// covers `...Error`, `core`, `response`; `rt` covers `traceback`; `me`
+/// covers `segmentation`. The word `in` is checked apart (its letters
+/// exactly, see [`may_match`]): most words holding an `i` and an `n` are
+/// none of the keywords.
+const NEEDS: [u32; 16] = [
+    letters(b"exception"),
+    letters(b"connection"),
+    letters(b"cannot"),
+    letters(b"panic"),
     letters(b"out"),
     letters(b"om"),
     letters(b"me"),
@@ -407,10 +488,11 @@ const NEEDS: [u32; 13] = [
     letters(b"elapsd"),
 ];
 
-/// Could a word with letter mask `m` match any keyword (see [`NEEDS`])?
+/// Could a word with letter mask `m` match any keyword (see [`NEEDS`])? A
+/// word whose core is `in` (any case) has exactly the letters of `in`.
 #[inline]
 fn may_match(m: u32) -> bool {
-    NEEDS.iter().any(|&n| has(m, n))
+    m == letters(b"in") || NEEDS.iter().any(|&n| has(m, n))
 }
 
 /// ASCII whitespace as in [`str::split_ascii_whitespace`], flagged in
@@ -429,35 +511,57 @@ static WORD_BYTE: [u32; 256] = {
     t
 };
 
-/// The next word of `b` from `*pos`: (start, end, letter mask); `(n, n, 0)`
-/// at the end.
-#[inline]
-fn next_word(b: &[u8], pos: &mut usize) -> (usize, usize, u32) {
-    let mut i = *pos;
-    while i < b.len() && WORD_BYTE[b[i] as usize] == WS_BIT {
-        i += 1;
-    }
-    let start = i;
-    let mut mask = 0u32;
-    while i < b.len() {
-        let t = WORD_BYTE[b[i] as usize];
-        if t == WS_BIT {
-            break;
+/// The words of `b` (split on [`WORD_BYTE`]'s whitespace): (start, end,
+/// letter mask).
+struct ScanWords<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl Iterator for ScanWords<'_> {
+    type Item = (usize, usize, u32);
+
+    #[inline]
+    fn next(&mut self) -> Option<(usize, usize, u32)> {
+        let b = self.b;
+        let mut i = self.pos;
+        while i < b.len() && WORD_BYTE[b[i] as usize] == WS_BIT {
+            i += 1;
         }
-        mask |= t;
-        i += 1;
+        if i >= b.len() {
+            self.pos = i;
+            return None;
+        }
+        let start = i;
+        let mut mask = 0u32;
+        while i < b.len() {
+            let t = WORD_BYTE[b[i] as usize];
+            if t == WS_BIT {
+                break;
+            }
+            mask |= t;
+            i += 1;
+        }
+        self.pos = i;
+        Some((start, i, mask))
     }
-    *pos = i;
-    (start, i, mask)
 }
 
 fn scan_text(f: &mut Features, text: &str) {
-    // Word pass with a 4-word look-ahead window, one table lookup per byte.
-    let b = text.as_bytes();
-    let mut pos = 0;
+    let words = ScanWords {
+        b: text.as_bytes(),
+        pos: 0,
+    };
+    scan_spans(f, text, words);
+}
+
+/// The word pass over the words of `text` given as (start, end, letter
+/// mask), with a 4-word look-ahead window.
+#[inline]
+fn scan_spans(f: &mut Features, text: &str, mut words: impl Iterator<Item = (usize, usize, u32)>) {
     let mut win = [(0usize, 0usize, 0u32); 4];
     for w in win.iter_mut() {
-        *w = next_word(b, &mut pos);
+        *w = words.next().unwrap_or_default();
     }
     let mut oom = false;
     while win[0].0 < win[0].1 {
@@ -467,7 +571,7 @@ fn scan_text(f: &mut Features, text: &str) {
             let words: [&str; 4] = std::array::from_fn(|k| &text[win[k].0..win[k].1]);
             scan_word(f, &words, m, &mut oom);
         }
-        win = [win[1], win[2], win[3], next_word(b, &mut pos)];
+        win = [win[1], win[2], win[3], words.next().unwrap_or_default()];
     }
     if oom {
         f.memory_pressure = Some(1.0);

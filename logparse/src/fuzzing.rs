@@ -139,6 +139,30 @@ pub fn miner_target(data: &[u8]) {
         assert!(m.len() <= CAP, "{} clusters over the cap {CAP}", m.len());
     }
     assert_eq!(m.templates().count(), m.len());
+    // The combined entry points give the separate calls' results.
+    let cfg = ParseConfig::default();
+    let config = MinerConfig {
+        max_clusters: CAP,
+        max_tokens: 64,
+        ..MinerConfig::default()
+    };
+    let (mut a, mut b) = (
+        TemplateMiner::new(config.clone()),
+        TemplateMiner::new(config),
+    );
+    for line in text.split('\n') {
+        let ev = parse_line(line, &cfg);
+        let (fa, ra) = a.add_with_features(&ev);
+        let ra = (ra.template_id, ra.template.to_owned(), ra.cluster_id);
+        let fb = extract_features(&ev);
+        let rb = b.add(&ev.message);
+        assert_eq!(
+            (fa, ra),
+            (fb, (rb.template_id, rb.template.to_owned(), rb.cluster_id))
+        );
+        let masked = crate::mask::mask_line(&ev.message);
+        assert_eq!(crate::extract_features_and_mask(&ev), (fb, masked));
+    }
 }
 
 /// The joiner's byte cap holds for every event it returns.

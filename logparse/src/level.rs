@@ -229,6 +229,12 @@ pub fn detect_level(line: &str) -> Option<Severity> {
             i += 1;
         }
         let w = &b[start..i];
+        // Not a level name of this length and first letter (any case): no
+        // form below can match (every upper-case name is a level name too).
+        if w.len() >= 2 && (w.len() > 9 || NAME_FIRST[w.len()] & (1 << ((w[0] | 0x20) - b'a')) == 0)
+        {
+            continue;
+        }
         let prev = if start > 0 { b[start - 1] } else { b' ' };
         let next = if i < b.len() { b[i] } else { b' ' };
         // Whole words only.
@@ -286,6 +292,50 @@ pub fn detect_level(line: &str) -> Option<Severity> {
     }
     weak
 }
+
+/// By word length (2..=9), the first letters (bit 0 = `a`) of the level
+/// names of [`word_severity`] of that length.
+static NAME_FIRST: [u32; 10] = {
+    const NAMES: [&[u8]; 27] = [
+        b"trace",
+        b"finest",
+        b"finer",
+        b"trc",
+        b"debug",
+        b"dbg",
+        b"fine",
+        b"verbose",
+        b"info",
+        b"inf",
+        b"notice",
+        b"warn",
+        b"warning",
+        b"wrn",
+        b"error",
+        b"err",
+        b"eror",
+        b"severe",
+        b"fatal",
+        b"critical",
+        b"crit",
+        b"alert",
+        b"emerg",
+        b"emergency",
+        b"panic",
+        b"dpanic",
+        b"information",
+    ];
+    let mut t = [0u32; 10];
+    let mut k = 0;
+    while k < NAMES.len() {
+        let n = NAMES[k];
+        if n.len() < t.len() {
+            t[n.len()] |= 1 << (n[0] - b'a');
+        }
+        k += 1;
+    }
+    t
+};
 
 /// ASCII letters, as [`u8::is_ascii_alphabetic`], by table.
 static ALPHA: [bool; 256] = {
@@ -355,6 +405,54 @@ fn is_level_value_context(b: &[u8], start: usize) -> bool {
 mod tests {
     use super::*;
     use Severity::*;
+
+    /// The first-letter prefilter of `detect_level` lets every level name
+    /// through, in any case.
+    #[test]
+    fn name_first_covers_every_level_name() {
+        for name in [
+            "trace",
+            "finest",
+            "finer",
+            "trc",
+            "debug",
+            "dbg",
+            "fine",
+            "verbose",
+            "info",
+            "inf",
+            "notice",
+            "warn",
+            "warning",
+            "wrn",
+            "error",
+            "err",
+            "eror",
+            "severe",
+            "fatal",
+            "critical",
+            "crit",
+            "alert",
+            "emerg",
+            "emergency",
+            "panic",
+            "dpanic",
+        ] {
+            assert!(word_severity(name.as_bytes()).is_some(), "{name}");
+            for w in [name.to_string(), name.to_ascii_uppercase()] {
+                let b = w.as_bytes();
+                assert_ne!(
+                    NAME_FIRST[b.len()] & (1 << ((b[0] | 0x20) - b'a')),
+                    0,
+                    "{w}"
+                );
+                assert_eq!(
+                    detect_level(&format!("x [{w}] y")),
+                    word_severity(name.as_bytes())
+                );
+            }
+        }
+    }
 
     #[test]
     fn otel_numbers() {

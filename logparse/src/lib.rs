@@ -26,6 +26,11 @@
 //! assert_eq!(m.template, "query took <*>");
 //! println!("{} {}", m.template_id, m.template);
 //! ```
+//!
+//! [`TemplateMiner::add_with_features`] (features and mining) and
+//! [`extract_features_and_mask`] (features and the masked message, what the
+//! scorer keeps) give the same results as the separate calls, splitting the
+//! message into words once for both.
 
 pub mod accuracy;
 pub mod drain;
@@ -41,7 +46,7 @@ pub mod fuzzing;
 
 pub use accuracy::grouping_accuracy;
 pub use drain::{ClusterId, MatchResult, MinerConfig, TemplateId, TemplateInfo, TemplateMiner};
-pub use features::{extract_features, Features};
+pub use features::{extract_features, extract_features_and_mask, Features};
 pub use format::{
     detect_format, parse_line, Field, Fields, Format, ParseConfig, ParsedEvent, Parser,
 };

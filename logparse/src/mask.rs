@@ -372,24 +372,41 @@ fn is_ws(b: u8) -> bool {
 /// tokens to `out` (cleared first). At most `max_tokens` tokens are produced;
 /// the remainder of an over-long message becomes one final `<*>`.
 pub fn mask_tokens(msg: &str, max_tokens: usize, out: &mut Vec<MaskedToken>) {
-    out.clear();
     let b = msg.as_bytes();
     let n = b.len().min(u32::MAX as usize);
-    let max_tokens = max_tokens.max(1);
-    let mut i = 0;
-    // The previous token is a numeric variable (may absorb a unit word or
-    // join a following numeric variable).
-    let mut prev_numeric = false;
-    // The previous token is a keyed variable (`blk_<*>`): its kept prefix.
-    let mut prev_key: Option<(usize, usize)> = None;
-    // The previous token is a joinable (not keyed, not bracketed) variable.
-    let mut prev_var = false;
-    while i < n {
+    mask_spans(msg, n, ScanTokens { b, i: 0, n }, max_tokens, out);
+}
+
+/// [`mask_tokens`] over the words already split by [`split_words`] (which
+/// returned `true` for `msg`).
+pub(crate) fn mask_words(msg: &str, words: &[Word], max_tokens: usize, out: &mut Vec<MaskedToken>) {
+    let spans = words
+        .iter()
+        .map(|w| (w.start as usize, w.end as usize, w.bits & W_VAR != 0));
+    mask_spans(msg, msg.len(), spans, max_tokens, out);
+}
+
+/// The tokenizer of [`mask_tokens`]: (start, end, holds a byte that could
+/// make the token a variable: digit, `/`, `:`, `@`).
+struct ScanTokens<'a> {
+    b: &'a [u8],
+    i: usize,
+    n: usize,
+}
+
+impl Iterator for ScanTokens<'_> {
+    type Item = (usize, usize, bool);
+
+    #[inline]
+    fn next(&mut self) -> Option<(usize, usize, bool)> {
+        let (b, n) = (self.b, self.n);
+        let mut i = self.i;
         while i < n && is_ws(b[i]) {
             i += 1;
         }
         if i >= n {
-            break;
+            self.i = i;
+            return None;
         }
         let start = i;
         // One table lookup per byte finds the token's end and whether it
@@ -403,7 +420,151 @@ pub fn mask_tokens(msg: &str, max_tokens: usize, out: &mut Vec<MaskedToken>) {
             acc |= t;
             i += 1;
         }
-        let end = i;
+        self.i = i;
+        Some((start, i, acc != 0))
+    }
+}
+
+/// One whitespace-separated word of a message, split once by
+/// [`split_words`] and shared by the feature scan and the masker.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Word {
+    pub start: u32,
+    pub end: u32,
+    /// The word's letters (bit 0 = `a`, any case, [`W_LETTERS`]) and
+    /// [`W_VAR`] if it holds a digit, `/`, `:` or `@`.
+    pub bits: u32,
+}
+
+/// The words of one message.
+pub(crate) type Words = smallvec::SmallVec<[Word; 32]>;
+
+/// Where [`split_words`] puts the words: a `Vec` (the miner's reused
+/// buffer) or [`Words`] (on the stack).
+pub(crate) trait WordSink {
+    fn clear(&mut self);
+    fn push(&mut self, w: Word);
+}
+
+impl WordSink for Vec<Word> {
+    #[inline]
+    fn clear(&mut self) {
+        Vec::clear(self);
+    }
+    #[inline]
+    fn push(&mut self, w: Word) {
+        Vec::push(self, w);
+    }
+}
+
+impl WordSink for Words {
+    #[inline]
+    fn clear(&mut self) {
+        smallvec::SmallVec::clear(self);
+    }
+    #[inline]
+    fn push(&mut self, w: Word) {
+        smallvec::SmallVec::push(self, w);
+    }
+}
+
+/// Letter bits of [`Word::bits`].
+pub(crate) const W_LETTERS: u32 = (1 << 26) - 1;
+/// [`Word::bits`]: a digit, `/`, `:` or `@` (see [`mask_tokens`]).
+pub(crate) const W_VAR: u32 = 1 << 26;
+/// A vertical tab: whitespace for the masker, not for the feature scan.
+const W_VT: u32 = 1 << 27;
+/// Whitespace for both (`str::split_ascii_whitespace`).
+const W_WS: u32 = 1 << 31;
+
+/// Byte table of [`split_words`].
+static WORD_TABLE: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = match c {
+            b'a'..=b'z' => 1 << (c - b'a'),
+            b'A'..=b'Z' => 1 << (c - b'A'),
+            b'0'..=b'9' | b'/' | b':' | b'@' => W_VAR,
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0c => W_WS,
+            0x0b => W_VT,
+            _ => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
+/// Split `msg` on ASCII whitespace into `out` (cleared first), one table
+/// lookup per byte. Returns `false` when the words cannot be shared between
+/// the feature scan and the masker: the message holds a vertical tab (the
+/// two disagree on it) or is longer than `u32::MAX` bytes.
+pub(crate) fn split_words<V: WordSink>(msg: &str, out: &mut V) -> bool {
+    out.clear();
+    let b = msg.as_bytes();
+    let n = b.len();
+    if n > u32::MAX as usize {
+        return false;
+    }
+    let mut all = 0u32;
+    let mut i = 0;
+    loop {
+        while i < n && WORD_TABLE[b[i] as usize] == W_WS {
+            i += 1;
+        }
+        if i >= n {
+            break;
+        }
+        let start = i;
+        let mut acc = 0u32;
+        // Two bytes per step (W_WS is the sign bit), then the odd last one.
+        while i + 1 < n {
+            let (t0, t1) = (WORD_TABLE[b[i] as usize], WORD_TABLE[b[i + 1] as usize]);
+            if ((t0 | t1) as i32) < 0 {
+                break;
+            }
+            acc |= t0 | t1;
+            i += 2;
+        }
+        while i < n {
+            let t = WORD_TABLE[b[i] as usize];
+            if (t as i32) < 0 {
+                break;
+            }
+            acc |= t;
+            i += 1;
+        }
+        all |= acc;
+        out.push(Word {
+            start: start as u32,
+            end: i as u32,
+            bits: acc,
+        });
+    }
+    all & W_VT == 0
+}
+
+/// The masking loop of [`mask_tokens`] over the token spans of `msg[..n]`.
+#[inline]
+fn mask_spans(
+    msg: &str,
+    n: usize,
+    spans: impl Iterator<Item = (usize, usize, bool)>,
+    max_tokens: usize,
+    out: &mut Vec<MaskedToken>,
+) {
+    out.clear();
+    let b = msg.as_bytes();
+    let max_tokens = max_tokens.max(1);
+    // The previous token is a numeric variable (may absorb a unit word or
+    // join a following numeric variable).
+    let mut prev_numeric = false;
+    // The previous token is a keyed variable (`blk_<*>`): its kept prefix.
+    let mut prev_key: Option<(usize, usize)> = None;
+    // The previous token is a joinable (not keyed, not bracketed) variable.
+    let mut prev_var = false;
+    for (start, end, var) in spans {
         let tok = &msg[start..end];
         if prev_numeric && unit_suffix(tok).is_some() {
             // `350 ms`: extend the previous variable over the unit word.
@@ -416,7 +577,7 @@ pub fn mask_tokens(msg: &str, max_tokens: usize, out: &mut Vec<MaskedToken>) {
         // Without a digit, `/`, `:` or `@`, a token shorter than 16 bytes is
         // a literal (no rule of `classify_token` can fire): skip the
         // classification.
-        let class = if acc == 0 && end - start < 16 {
+        let class = if !var && end - start < 16 {
             TokenClass {
                 kind: TokenKind::Literal,
                 numeric: false,
@@ -506,6 +667,11 @@ fn rest_nonempty(b: &[u8], from: usize, n: usize) -> bool {
 pub fn mask_line(msg: &str) -> String {
     let mut toks = Vec::new();
     mask_tokens(msg, usize::MAX, &mut toks);
+    render_tokens(msg, &toks)
+}
+
+/// The template text of the masked tokens of `msg`, space-separated.
+pub(crate) fn render_tokens(msg: &str, toks: &[MaskedToken]) -> String {
     let mut out = String::with_capacity(msg.len());
     for (i, t) in toks.iter().enumerate() {
         if i > 0 {

@@ -3,7 +3,9 @@
 
 use cloudsage_schemas::RawLog;
 use logparse::features::apply_field;
-use logparse::{extract_features, parse_line, Features, ParseConfig, Severity, TemplateId};
+use logparse::{
+    extract_features_and_mask, parse_line, Features, ParseConfig, Severity, TemplateId,
+};
 
 /// Longest template kept; longer messages are cut (their id still covers the whole text).
 const MAX_TEMPLATE_CHARS: usize = 200;
@@ -47,7 +49,14 @@ impl Event {
     /// (leading timestamp, JSON/logfmt time field, syslog header), else the receive time.
     pub fn from_raw(raw: RawLog, cfg: &ParseConfig) -> Event {
         let parsed = raw.line.as_deref().map(|l| parse_line(l, cfg));
-        let mut features = parsed.as_ref().map(extract_features).unwrap_or_default();
+        // Features and masked message from one split of the message into words.
+        let (mut features, masked) = match &parsed {
+            Some(p) => {
+                let (f, t) = extract_features_and_mask(p);
+                (f, Some(t))
+            }
+            None => (Features::default(), None),
+        };
         for (k, v) in &raw.fields {
             apply_field(&mut features, k, v);
         }
@@ -60,13 +69,14 @@ impl Event {
             (features.status_class == Some(5)).then_some(Severity::Error)
         });
         features.severity = severity;
-        let message = parsed
+        let from_line = parsed
             .as_ref()
-            .map(|p| p.message.as_ref())
-            .filter(|m| !m.trim().is_empty())
-            .or_else(|| message_field(&raw));
-        let template = message.map(|m| {
-            let mut t = logparse::mask::mask_line(m);
+            .is_some_and(|p| !p.message.trim().is_empty());
+        let masked = match masked {
+            Some(t) if from_line => Some(t),
+            _ => message_field(&raw).map(logparse::mask::mask_line),
+        };
+        let template = masked.map(|mut t| {
             let id = TemplateId::of(&t);
             if let Some((cut, _)) = t.char_indices().nth(MAX_TEMPLATE_CHARS) {
                 t.truncate(cut);
