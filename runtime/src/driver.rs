@@ -158,20 +158,31 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
             let handled = batch.as_ref().map_or(0, Vec::len);
             match batch {
                 Some(messages) => {
-                    for m in &messages {
-                        let pp = progress.entry(m.partition_id()).or_default();
-                        let replaying = m.offset < pp.replay_until;
-                        pp.next = Some(m.offset + 1);
-                        self.metrics
-                            .records_in
-                            .get_or_create(&labels(&[("stage", stage), ("topic", &m.topic)]))
-                            .inc();
-                        if replaying {
-                            // State only: the previous owner already emitted these outputs.
-                            let mut scratch = Outputs::default();
-                            self.handle(m, now, &mut scratch);
-                        } else {
-                            self.handle(m, now, &mut out);
+                    // Slices are decoded ahead (on several threads, if the stage can), then
+                    // processed in order; slicing bounds the decoded inputs held at once.
+                    for slice in decode_slices(&messages) {
+                        let wanted: Vec<&InMessage> =
+                            slice.iter().filter(|m| !self.oversized(m)).collect();
+                        let mut decoded = self.processor.decode_batch(&wanted).map(Vec::into_iter);
+                        for m in slice {
+                            let pp = progress.entry(m.partition_id()).or_default();
+                            let replaying = m.offset < pp.replay_until;
+                            pp.next = Some(m.offset + 1);
+                            self.metrics
+                                .records_in
+                                .get_or_create(&labels(&[("stage", stage), ("topic", &m.topic)]))
+                                .inc();
+                            let input = match decoded.as_mut() {
+                                Some(d) if !self.oversized(m) => d.next(),
+                                _ => None,
+                            };
+                            if replaying {
+                                // State only: the previous owner already emitted these outputs.
+                                let mut scratch = Outputs::default();
+                                self.handle(m, input, now, &mut scratch);
+                            } else {
+                                self.handle(m, input, now, &mut out);
+                            }
                         }
                     }
                     // Timers (idle flushes) only run when the input is caught up: while a
@@ -289,7 +300,19 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
         }
     }
 
-    fn handle(&mut self, m: &InMessage, now: i64, out: &mut Outputs) {
+    /// Whether `m` is over `[pipeline] max_record_bytes` (key and payload).
+    fn oversized(&self, m: &InMessage) -> bool {
+        m.payload.len() + m.key.as_ref().map_or(0, Vec::len) > self.pipeline.max_record_bytes
+    }
+
+    /// Processes `m`, or dead-letters it. `decoded` is its input if decoded ahead.
+    fn handle(
+        &mut self,
+        m: &InMessage,
+        decoded: Option<Result<P::Input, String>>,
+        now: i64,
+        out: &mut Outputs,
+    ) {
         let max = self.pipeline.max_record_bytes;
         let size = m.payload.len() + m.key.as_ref().map_or(0, Vec::len);
         let decoded = if size > max {
@@ -301,7 +324,7 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                 "oversized record: {size} bytes (key and payload), more than [pipeline] max_record_bytes = {max}"
             ))
         } else {
-            self.processor.decode(m)
+            decoded.unwrap_or_else(|| self.processor.decode(m))
         };
         match decoded {
             Ok(input) => self.processor.process(m, input, now, out),
@@ -514,6 +537,29 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
         }
         Ok(())
     }
+}
+
+/// Payload bytes decoded ahead at a time (see [`decode_slices`]).
+const DECODE_AHEAD_BYTES: usize = 1 << 20;
+
+/// `messages` in consecutive slices of about [`DECODE_AHEAD_BYTES`] of payload (at least one
+/// record each).
+fn decode_slices(messages: &[InMessage]) -> impl Iterator<Item = &[InMessage]> {
+    let mut rest = messages;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut bytes = 0;
+        let mut n = 0;
+        while n < rest.len() && (n == 0 || bytes < DECODE_AHEAD_BYTES) {
+            bytes += rest[n].payload.len();
+            n += 1;
+        }
+        let (slice, tail) = rest.split_at(n);
+        rest = tail;
+        Some(slice)
+    })
 }
 
 fn backoff(attempt: u32) -> Duration {

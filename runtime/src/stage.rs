@@ -201,6 +201,15 @@ pub trait Processor: Send + 'static {
     /// Decodes a record; `Err(reason)` sends it to the topic's dead-letter topic.
     fn decode(&self, msg: &InMessage) -> Result<Self::Input, String>;
 
+    /// Decodes the records of a batch slice, in order, possibly on several threads (what makes
+    /// a stage with costly decoding use more than one core). `None`, the default, has the
+    /// driver call [`Processor::decode`] for each record just before processing it; a stage
+    /// whose decoding reads nothing [`Processor::process`] changes may decode ahead. Records
+    /// the driver rejects as oversized are not passed.
+    fn decode_batch(&self, _msgs: &[&InMessage]) -> Option<Vec<Result<Self::Input, String>>> {
+        None
+    }
+
     /// Handles one decoded record.
     fn process(&mut self, msg: &InMessage, input: Self::Input, now_ms: i64, out: &mut Outputs);
 

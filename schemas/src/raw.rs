@@ -3,7 +3,8 @@
 //! (several events in one record), else a plain UTF-8 line.
 
 use crate::{codec::MAGIC, error::DecodeError, Message, RawLog};
-use serde_json::{Map, Value};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// What a record does not say itself: who sent it, how, and when it arrived.
@@ -34,7 +35,7 @@ pub fn decode_raw_log(bytes: &[u8], defaults: &RawDefaults) -> Result<RawLog, De
         return Err(DecodeError::Empty);
     }
     if text.trim_start().starts_with('{') {
-        if let Ok(object) = serde_json::from_str::<Map<String, Value>>(text) {
+        if let Ok(object) = serde_json::from_str::<JsonObject>(text) {
             return from_json(object, defaults);
         }
     }
@@ -78,10 +79,7 @@ fn newline_delimited_json(
         if !line.starts_with('{') {
             return None;
         }
-        objects.push((
-            n + 1,
-            serde_json::from_str::<Map<String, Value>>(line).ok()?,
-        ));
+        objects.push((n + 1, serde_json::from_str::<JsonObject>(line).ok()?));
     }
     if objects.len() < 2 {
         return None;
@@ -112,51 +110,112 @@ fn empty(defaults: &RawDefaults) -> RawLog {
     }
 }
 
-fn from_json(
-    mut object: Map<String, Value>,
-    defaults: &RawDefaults,
-) -> Result<RawLog, DecodeError> {
+/// A JSON object's members as parsed, without building a map: a record's few keys are
+/// looked at once each. A repeated key keeps its last value, as in a map.
+struct JsonObject(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for JsonObject {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = JsonObject;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonObject, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some(member) = map.next_entry::<String, Value>()? {
+                    members.push(member);
+                }
+                Ok(JsonObject(members))
+            }
+        }
+        d.deserialize_map(ObjectVisitor)
+    }
+}
+
+/// Which well-known key `key` is: (what it names, its preference, lower first).
+fn well_known(key: &str) -> Option<(usize, usize)> {
+    let lists: [&[&str]; 4] = [&["project"], SERVICE_KEYS, TIME_KEYS, LINE_KEYS];
+    lists
+        .iter()
+        .enumerate()
+        .find_map(|(what, keys)| keys.iter().position(|k| *k == key).map(|p| (what, p)))
+}
+
+fn from_json(object: JsonObject, defaults: &RawDefaults) -> Result<RawLog, DecodeError> {
+    let mut members = object.0;
+    // Sorted by key (stably), then the last of each repeated key kept: the map's view.
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    members.dedup_by(|later, earlier| {
+        if later.0 == earlier.0 {
+            std::mem::swap(later, earlier);
+            true
+        } else {
+            false
+        }
+    });
+    // Per well-known kind (project, service, time, line): the most preferred key whose value
+    // is usable, as (preference, member index).
+    let mut chosen: [Option<(usize, usize)>; 4] = [None; 4];
+    for (i, (key, value)) in members.iter().enumerate() {
+        let Some((what, preference)) = well_known(key) else {
+            continue;
+        };
+        let usable = if what == 2 {
+            as_epoch_ms(value).is_some()
+        } else {
+            is_text(value)
+        };
+        if usable && chosen[what].is_none_or(|(p, _)| preference < p) {
+            chosen[what] = Some((preference, i));
+        }
+    }
     let mut log = empty(defaults);
-    if let Some(project) = take(&mut object, &["project"], as_text) {
+    let mut taken: [Option<Value>; 4] = [None, None, None, None];
+    let mut fields = Vec::with_capacity(members.len());
+    for (i, (key, value)) in members.into_iter().enumerate() {
+        match chosen.iter().position(|c| c.is_some_and(|(_, at)| at == i)) {
+            Some(what) => taken[what] = Some(value),
+            None => fields.push((
+                key,
+                match value {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                },
+            )),
+        }
+    }
+    let [project, service, time, line] = taken;
+    if let Some(project) = project.and_then(into_text) {
         log.project = project;
     }
-    if let Some(service) = take(&mut object, SERVICE_KEYS, as_text) {
+    if let Some(service) = service.and_then(into_text) {
         log.service = service;
     }
-    log.event_time_ms = take(&mut object, TIME_KEYS, as_epoch_ms);
-    log.line = take(&mut object, LINE_KEYS, as_text);
-    log.fields = object
-        .into_iter()
-        .map(|(k, v)| {
-            let v = match v {
-                Value::String(s) => s,
-                other => other.to_string(),
-            };
-            (k, v)
-        })
-        .collect();
+    log.event_time_ms = time.as_ref().and_then(as_epoch_ms);
+    log.line = line.and_then(into_text);
+    log.fields = fields.into_iter().collect();
     if log.line.is_none() && log.fields.is_empty() {
         return Err(DecodeError::Empty);
     }
     Ok(log)
 }
 
-/// Removes and converts the first of `keys` whose value `convert` accepts.
-fn take<T>(
-    object: &mut Map<String, Value>,
-    keys: &[&str],
-    convert: fn(&Value) -> Option<T>,
-) -> Option<T> {
-    let (key, value) = keys
-        .iter()
-        .find_map(|k| object.get(*k).and_then(convert).map(|v| (*k, v)))?;
-    object.remove(key);
-    Some(value)
+/// Whether [`into_text`] takes `value`.
+fn is_text(value: &Value) -> bool {
+    match value {
+        Value::String(s) => !s.is_empty(),
+        Value::Number(_) => true,
+        _ => false,
+    }
 }
 
-fn as_text(value: &Value) -> Option<String> {
+fn into_text(value: Value) -> Option<String> {
     match value {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::String(s) if !s.is_empty() => Some(s),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
@@ -281,6 +340,23 @@ mod tests {
     }
 
     #[test]
+    fn a_repeated_key_keeps_its_last_value() {
+        let log = decode_raw_log(
+            br#"{"msg":"a","ts":1700000000,"x":1,"msg":"b","x":"2","ts":"yesterday","log":"c"}"#,
+            &defaults(),
+        )
+        .unwrap();
+        assert_eq!(log.line.as_deref(), Some("b"));
+        assert_eq!(log.event_time_ms, None);
+        let fields: Vec<_> = log
+            .fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(fields, [("log", "c"), ("ts", "yesterday"), ("x", "2")]);
+    }
+
+    #[test]
     fn plain_text_and_non_objects_are_lines() {
         for (input, line) in [
             ("GET /health 200\r\n", "GET /health 200"),
@@ -364,7 +440,71 @@ mod tests {
         );
     }
 
+    /// The decoding of a JSON object as it was first written, over a `serde_json::Map`.
+    fn reference(text: &str, defaults: &RawDefaults) -> Option<Result<RawLog, String>> {
+        use serde_json::Map;
+        fn take<T>(
+            object: &mut Map<String, Value>,
+            keys: &[&str],
+            convert: fn(&Value) -> Option<T>,
+        ) -> Option<T> {
+            let (key, value) = keys
+                .iter()
+                .find_map(|k| object.get(*k).and_then(convert).map(|v| (*k, v)))?;
+            object.remove(key);
+            Some(value)
+        }
+        fn as_text(value: &Value) -> Option<String> {
+            into_text(value.clone())
+        }
+        let mut object = serde_json::from_str::<Map<String, Value>>(text).ok()?;
+        let mut log = empty(defaults);
+        if let Some(project) = take(&mut object, &["project"], as_text) {
+            log.project = project;
+        }
+        if let Some(service) = take(&mut object, SERVICE_KEYS, as_text) {
+            log.service = service;
+        }
+        log.event_time_ms = take(&mut object, TIME_KEYS, as_epoch_ms);
+        log.line = take(&mut object, LINE_KEYS, as_text);
+        log.fields = object
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect();
+        if log.line.is_none() && log.fields.is_empty() {
+            return Some(Err(DecodeError::Empty.to_string()));
+        }
+        Some(Ok(log))
+    }
+
     proptest! {
+        #[test]
+        fn objects_decode_as_over_a_map(
+            members in proptest::collection::vec((
+                "(project|service|app|service\\.name|timestamp|time|@timestamp|ts|message|msg|log|line|level|x)",
+                r#"("[a-z0-9 ]{0,6}"|"2023-11-14T22:13:20Z"|[1-9][0-9]{0,12}|0|-1|true|null|\{"a":\[1\]\})"#,
+            ), 0..8)
+        ) {
+            let text = format!(
+                "{{{}}}",
+                members
+                    .iter()
+                    .map(|(k, v)| format!("\"{k}\":{v}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let expected = reference(&text, &defaults());
+            prop_assert!(expected.is_some(), "{} is JSON", text);
+            let expected = expected.unwrap();
+            let got = serde_json::from_str::<JsonObject>(&text)
+                .map_err(|e| e.to_string())
+                .and_then(|o| from_json(o, &defaults()).map_err(|e| e.to_string()));
+            prop_assert_eq!(got, expected, "{}", text);
+        }
+
         #[test]
         fn never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
             let _ = decode_raw_log(&bytes, &defaults());

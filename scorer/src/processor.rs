@@ -19,6 +19,8 @@ pub struct ScorerProcessor {
     default_service: String,
     partitions: HashMap<PartitionId, PartitionWindows>,
     closed: Vec<Closed>,
+    /// Threads a batch is decoded on.
+    decode_threads: usize,
     /// Late events seen (also reported per window).
     pub late_events: u64,
     /// Lines a retried request repeated, skipped (see [`crate::dedup`]).
@@ -40,9 +42,20 @@ impl ScorerProcessor {
             default_service: c.default_service.clone(),
             partitions: HashMap::new(),
             closed: vec![],
+            decode_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             late_events: 0,
             duplicate_events: 0,
         })
+    }
+
+    /// The events of a raw log: parsed, with features, template and the user's ignore rules
+    /// applied. Stateless, so it runs in [`Processor::decode`], on several threads at once.
+    fn event(&self, raw: RawLog) -> Event {
+        let rules = self.rules.for_project(&raw.project);
+        let ignored_text = rules.ignores_text(crate::event::raw_text(&raw));
+        let mut event = Event::from_raw(raw, &self.parse);
+        event.ignored = ignored_text || rules.ignores_template(&event);
+        event
     }
 
     fn emit_closed(&mut self, out: &mut Outputs) {
@@ -59,6 +72,49 @@ impl ScorerProcessor {
     }
 }
 
+/// Less payload than this is decoded on the calling thread alone (a thread costs more).
+const MIN_PARALLEL_BYTES: usize = 64 * 1024;
+
+/// `f` of every message, in order, over up to `threads` threads (the calling one included),
+/// each taking a run of consecutive messages of about the same payload size.
+fn parallel_map<T: Send>(
+    msgs: &[&InMessage],
+    threads: usize,
+    f: impl Fn(&InMessage) -> T + Sync,
+) -> Vec<T> {
+    let total: usize = msgs.iter().map(|m| m.payload.len()).sum();
+    if threads <= 1 || msgs.len() < 2 || total < MIN_PARALLEL_BYTES {
+        return msgs.iter().map(|m| f(m)).collect();
+    }
+    let mut parts: Vec<&[&InMessage]> = Vec::with_capacity(threads);
+    let mut rest = msgs;
+    for left in (1..=threads).rev() {
+        let share = total.div_ceil(threads);
+        let (mut n, mut bytes) = (0, 0);
+        while n < rest.len() && (left == 1 || bytes < share) {
+            bytes += rest[n].payload.len();
+            n += 1;
+        }
+        let (part, tail) = rest.split_at(n);
+        parts.push(part);
+        rest = tail;
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let spawned: Vec<_> = parts[1..]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|part| scope.spawn(move || part.iter().map(|m| f(m)).collect::<Vec<T>>()))
+            .collect();
+        let mut all: Vec<T> = parts[0].iter().map(|m| f(m)).collect();
+        all.reserve(msgs.len() - all.len());
+        for h in spawned {
+            all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        all
+    })
+}
+
 /// `project/service` from a record key, the convention of every CloudSage producer.
 fn series_from_key(key: Option<&[u8]>) -> (Option<String>, Option<String>) {
     let Some(k) = key.and_then(|k| std::str::from_utf8(k).ok()) else {
@@ -73,7 +129,7 @@ fn series_from_key(key: Option<&[u8]>) -> (Option<String>, Option<String>) {
 
 impl Processor for ScorerProcessor {
     /// A record's events: one, or one per line of newline-delimited JSON.
-    type Input = Vec<RawLog>;
+    type Input = Vec<Event>;
 
     fn name(&self) -> &'static str {
         "scorer"
@@ -83,7 +139,7 @@ impl Processor for ScorerProcessor {
         vec![LOGS_RAW]
     }
 
-    fn decode(&self, msg: &InMessage) -> Result<Vec<RawLog>, String> {
+    fn decode(&self, msg: &InMessage) -> Result<Vec<Event>, String> {
         let (project, service) = series_from_key(msg.key.as_deref());
         let defaults = RawDefaults {
             project: project.unwrap_or_else(|| self.default_project.clone()),
@@ -93,18 +149,20 @@ impl Processor for ScorerProcessor {
                 .timestamp_ms
                 .unwrap_or_else(cloudsage_runtime::driver::now_ms),
         };
-        decode_raw_logs(&msg.payload, &defaults).map_err(|e| e.to_string())
+        let raws = decode_raw_logs(&msg.payload, &defaults).map_err(|e| e.to_string())?;
+        Ok(raws.into_iter().map(|raw| self.event(raw)).collect())
     }
 
-    fn process(&mut self, msg: &InMessage, raws: Vec<RawLog>, now_ms: i64, out: &mut Outputs) {
+    /// Decoding is stateless: the batch is split by payload size over the machine's cores.
+    fn decode_batch(&self, msgs: &[&InMessage]) -> Option<Vec<Result<Vec<Event>, String>>> {
+        Some(parallel_map(msgs, self.decode_threads, |m| self.decode(m)))
+    }
+
+    fn process(&mut self, msg: &InMessage, events: Vec<Event>, now_ms: i64, out: &mut Outputs) {
         let pw = self.partitions.entry(msg.partition_id()).or_default();
         // The events of one record share its offset: a replay from it re-reads them all, and
         // the restored watermarks skip those of windows already emitted.
-        for raw in raws {
-            let rules = self.rules.for_project(&raw.project);
-            let ignored_text = rules.ignores_text(crate::event::raw_text(&raw));
-            let mut event = Event::from_raw(raw, &self.parse);
-            event.ignored = ignored_text || rules.ignores_template(&event);
+        for event in events {
             let added = pw.add(
                 &self.cfg,
                 event,
@@ -269,6 +327,33 @@ mod tests {
         }
         assert_eq!(out.events, vec![("late_event", 1)]);
         assert_eq!(p.late_events, 1);
+    }
+
+    #[test]
+    fn batches_decode_on_several_threads_like_one_by_one() {
+        let p = ScorerProcessor::new(&ScorerConfig::default()).unwrap();
+        let records: Vec<InMessage> = (0..300)
+            .map(|r| {
+                let lines: Vec<String> = (0..(r % 13 + 1))
+                    .map(|i| {
+                        format!(
+                            r#"{{"ts":{},"level":"warn","msg":"record {r} line {i}"}}"#,
+                            1_700_000_000_000i64 + r * 10 + i
+                        )
+                    })
+                    .collect();
+                message(r, lines.join("\n").into_bytes())
+            })
+            .chain([message(300, vec![])])
+            .collect();
+        let refs: Vec<&InMessage> = records.iter().collect();
+        assert!(records.iter().map(|m| m.payload.len()).sum::<usize>() > MIN_PARALLEL_BYTES);
+        let one_by_one: Vec<_> = refs.iter().map(|m| p.decode(m)).collect();
+        assert!(one_by_one.last().unwrap().is_err());
+        for threads in [1, 2, 3, 8] {
+            assert_eq!(parallel_map(&refs, threads, |m| p.decode(m)), one_by_one);
+        }
+        assert_eq!(p.decode_batch(&refs).unwrap(), one_by_one);
     }
 
     #[test]
