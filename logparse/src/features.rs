@@ -97,8 +97,9 @@ fn scan_words(f: &mut Features, text: &str, words: &[Word]) {
         let m = w.bits & W_LETTERS;
         if w.end - w.start <= 48 && may_match(m) {
             // Word boundaries are ASCII bytes: the slices are valid str.
-            let words = [word(k), word(k + 1), word(k + 2), word(k + 3)];
-            scan_word(f, &words, m, &mut oom);
+            // The look-ahead is built only for a keyword that needs it.
+            let win = || [word(k), word(k + 1), word(k + 2), word(k + 3)];
+            scan_word(f, word(k), win, m, &mut oom);
         }
     }
     if oom {
@@ -492,8 +493,33 @@ const NEEDS: [u32; 16] = [
 /// word whose core is `in` (any case) has exactly the letters of `in`.
 #[inline]
 fn may_match(m: u32) -> bool {
-    m == letters(b"in") || NEEDS.iter().any(|&n| has(m, n))
+    // `NEEDS.iter().any(|&n| has(m, n))` by two table lookups: which needs
+    // the low 13 letters of `m` cover, which the high 13 cover.
+    m == letters(b"in")
+        || NEEDS_LO[(m & 0x1fff) as usize] & NEEDS_HI[(m >> 13 & 0x1fff) as usize] != 0
 }
+
+/// Bit `k` of entry `x`: the letters of `NEEDS[k]` in the half at `shift`
+/// (`a..=m` for 0, `n..=z` for 13) are all in `x` (that half of a mask).
+const fn needs_by_half(shift: u32) -> [u16; 1 << 13] {
+    let mut t = [0u16; 1 << 13];
+    let mut x = 0;
+    while x < 1 << 13 {
+        let mut k = 0;
+        while k < NEEDS.len() {
+            let need = NEEDS[k] >> shift & 0x1fff;
+            if x as u32 & need == need {
+                t[x] |= 1 << k;
+            }
+            k += 1;
+        }
+        x += 1;
+    }
+    t
+}
+
+static NEEDS_LO: [u16; 1 << 13] = needs_by_half(0);
+static NEEDS_HI: [u16; 1 << 13] = needs_by_half(13);
 
 /// ASCII whitespace as in [`str::split_ascii_whitespace`], flagged in
 /// [`WORD_BYTE`].
@@ -569,7 +595,7 @@ fn scan_spans(f: &mut Features, text: &str, mut words: impl Iterator<Item = (usi
         if e - s <= 48 && may_match(m) {
             // Word boundaries are ASCII bytes: the slices are valid str.
             let words: [&str; 4] = std::array::from_fn(|k| &text[win[k].0..win[k].1]);
-            scan_word(f, &words, m, &mut oom);
+            scan_word(f, words[0], || words, m, &mut oom);
         }
         win = [win[1], win[2], win[3], words.next().unwrap_or_default()];
     }
@@ -578,28 +604,34 @@ fn scan_spans(f: &mut Features, text: &str, mut words: impl Iterator<Item = (usi
     }
 }
 
-/// Keyword checks for `words[0]` (letter mask `m`), `words[1..]` being the
-/// look-ahead (`""` past the end).
-fn scan_word(f: &mut Features, words: &[&str; 4], m: u32, oom: &mut bool) {
-    let w = words[0];
+/// Keyword checks for `w` (letter mask `m`); `win()` is `w` and the
+/// look-ahead: `[w, next, next + 1, next + 2]` (`""` past the end).
+#[inline]
+fn scan_word<'t>(
+    f: &mut Features,
+    w: &'t str,
+    win: impl Fn() -> [&'t str; 4],
+    m: u32,
+    oom: &mut bool,
+) {
     let wb = w.as_bytes();
     let c = core(wb);
     if !f.is_error_signature
         && (word_signature(wb, m)
-            || (c.eq_ignore_ascii_case(b"segmentation") && eq_ci(words[1], b"fault"))
-            || (c.eq_ignore_ascii_case(b"core") && eq_ci(words[1], b"dumped"))
+            || (c.eq_ignore_ascii_case(b"segmentation") && eq_ci(win()[1], b"fault"))
+            || (c.eq_ignore_ascii_case(b"core") && eq_ci(win()[1], b"dumped"))
             || (c.eq_ignore_ascii_case(b"connection")
-                && (eq_ci(words[1], b"refused") || eq_ci(words[1], b"reset")))
-            || (c.eq_ignore_ascii_case(b"timed") && eq_ci(words[1], b"out"))
+                && (eq_ci(win()[1], b"refused") || eq_ci(win()[1], b"reset")))
+            || (c.eq_ignore_ascii_case(b"timed") && eq_ci(win()[1], b"out"))
             || (has(m, letters(b"error")) && is_error_class(w)))
     {
         f.is_error_signature = true;
     }
     if is_oom_word(wb, m)
-        || (c.eq_ignore_ascii_case(b"out") && eq_ci(words[1], b"of") && eq_ci(words[2], b"memory"))
+        || (c.eq_ignore_ascii_case(b"out") && eq_ci(win()[1], b"of") && eq_ci(win()[2], b"memory"))
         || (c.eq_ignore_ascii_case(b"cannot")
-            && eq_ci(words[1], b"allocate")
-            && eq_ci(words[2], b"memory"))
+            && eq_ci(win()[1], b"allocate")
+            && eq_ci(win()[2], b"memory"))
     {
         *oom = true;
         f.is_error_signature = true;
@@ -609,7 +641,7 @@ fn scan_word(f: &mut Features, words: &[&str; 4], m: u32, oom: &mut bool) {
         let lw = &mut buf[..wb.len()];
         lw.copy_from_slice(wb);
         lw.make_ascii_lowercase();
-        word_triggers(f, lw, w, words);
+        word_triggers(f, lw, w, &win());
     }
 }
 
@@ -696,6 +728,33 @@ fn word_triggers(f: &mut Features, lw: &[u8], w: &str, win: &[&str; 4]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn may_match_tables_equal_needs() {
+        // Every mask made of the needs' letters and a few others, and a
+        // pseudo-random sample of all masks.
+        let mut x = 0x9e37_79b9u32;
+        for k in 0..400_000u32 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let m = if k < 1 << 16 {
+                ((k * 0x3ff) & W_LETTERS) | (k >> 6)
+            } else {
+                x & W_LETTERS
+            };
+            let want = m == letters(b"in") || NEEDS.iter().any(|&n| has(m, n));
+            assert_eq!(may_match(m), want, "{m:#x}");
+        }
+        for &n in &NEEDS {
+            assert!(may_match(n));
+            for bit in 0..26 {
+                let m = n & !(1 << bit);
+                let want = m == letters(b"in") || NEEDS.iter().any(|&n| has(m, n));
+                assert_eq!(may_match(m), want);
+            }
+        }
+    }
     use crate::format::{parse_line, ParseConfig};
 
     fn approx(a: Option<f64>, b: f64) -> bool {

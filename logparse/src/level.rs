@@ -135,6 +135,20 @@ pub fn map_level_name(name: &str) -> Option<Severity> {
     word_severity(lower)
 }
 
+/// [`map_level_name`] of a word made only of ASCII letters (none to trim,
+/// not a number): without the trim and the number check.
+#[inline]
+pub(crate) fn letters_level(word: &[u8]) -> Option<Severity> {
+    if word.is_empty() || word.len() > 16 {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    let lower = &mut buf[..word.len()];
+    lower.copy_from_slice(word);
+    lower.make_ascii_lowercase();
+    word_severity(lower)
+}
+
 /// Severity of a lowercase word, if it is a level name.
 fn word_severity(w: &[u8]) -> Option<Severity> {
     Some(match w {
@@ -219,15 +233,13 @@ pub fn detect_level(line: &str) -> Option<Severity> {
 
     let mut weak: Option<Severity> = None;
     let mut i = 0;
-    while i < b.len() {
-        if !ALPHA[b[i] as usize] {
-            i += 1;
-            continue;
+    loop {
+        i = next_alpha(b, i);
+        if i >= b.len() {
+            break;
         }
         let start = i;
-        while i < b.len() && ALPHA[b[i] as usize] {
-            i += 1;
-        }
+        i = next_non_alpha(b, i + 1);
         let w = &b[start..i];
         // Not a level name of this length and first letter (any case): no
         // form below can match (every upper-case name is a level name too).
@@ -337,6 +349,60 @@ static NAME_FIRST: [u32; 10] = {
     t
 };
 
+const HIGH: u64 = 0x8080_8080_8080_8080;
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each byte of `v` (little-endian) that is an ASCII
+/// letter.
+#[inline]
+fn alpha_bytes(v: u64) -> u64 {
+    // Fold the case, then `a..=z` by two carry-free byte additions on the
+    // low seven bits; bytes >= 0x80 are not letters.
+    let y = (v | (0x20 * ONES)) & !HIGH;
+    let ge_a = y + (0x80 - b'a' as u64) * ONES;
+    let gt_z = y + (0x80 - b'z' as u64 - 1) * ONES;
+    ge_a & !gt_z & !v & HIGH
+}
+
+#[inline]
+fn load8(b: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"))
+}
+
+/// The first ASCII letter of `b` at or after `i` (`b.len()` if none), eight
+/// bytes per step.
+#[inline]
+fn next_alpha(b: &[u8], mut i: usize) -> usize {
+    while i + 8 <= b.len() {
+        let m = alpha_bytes(load8(b, i));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && !ALPHA[b[i] as usize] {
+        i += 1;
+    }
+    i
+}
+
+/// The first byte of `b` at or after `i` that is not an ASCII letter
+/// (`b.len()` if none), eight bytes per step.
+#[inline]
+fn next_non_alpha(b: &[u8], mut i: usize) -> usize {
+    while i + 8 <= b.len() {
+        let m = !alpha_bytes(load8(b, i)) & HIGH;
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && ALPHA[b[i] as usize] {
+        i += 1;
+    }
+    i
+}
+
 /// ASCII letters, as [`u8::is_ascii_alphabetic`], by table.
 static ALPHA: [bool; 256] = {
     let mut t = [false; 256];
@@ -404,6 +470,92 @@ fn is_level_value_context(b: &[u8], start: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn letters_level_equals_map_level_name() {
+        let mut words: Vec<String> = [
+            "trace",
+            "FINEST",
+            "Finer",
+            "trc",
+            "debug",
+            "DBG",
+            "fine",
+            "verbose",
+            "INFO",
+            "inf",
+            "information",
+            "informational",
+            "notice",
+            "warn",
+            "WARNING",
+            "wrn",
+            "error",
+            "ERR",
+            "eror",
+            "severe",
+            "fatal",
+            "critical",
+            "crit",
+            "alert",
+            "emerg",
+            "emergency",
+            "panic",
+            "dpanic",
+            "t",
+            "v",
+            "d",
+            "i",
+            "n",
+            "w",
+            "e",
+            "f",
+            "a",
+            "c",
+            "x",
+            "",
+            "informationalxyzw",
+            "Exception",
+        ]
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+        for len in 1..=3u32 {
+            for mut k in 0..6usize.pow(len) {
+                let mut w = String::new();
+                for _ in 0..len {
+                    w.push(b"eRrIwA"[k % 6] as char);
+                    k /= 6;
+                }
+                words.push(w);
+            }
+        }
+        for w in words {
+            assert_eq!(letters_level(w.as_bytes()), map_level_name(&w), "{w}");
+        }
+    }
+
+    #[test]
+    fn word_scan_by_eight_bytes_equals_by_byte() {
+        for c in 0..=255u8 {
+            let v = u64::from_le_bytes([c, b'a', 0xff, c, b'Z', 0, c, b'@']);
+            let m = alpha_bytes(v);
+            for (k, &x) in v.to_le_bytes().iter().enumerate() {
+                assert_eq!(m >> (8 * k + 7) & 1 == 1, x.is_ascii_alphabetic(), "{x}");
+            }
+        }
+        let b = b"12:30:45.678|Step_LSC|30002312|onStandStepChanged 3579 \xc3\xa9t\xe9 [WARN]";
+        for i in 0..=b.len() {
+            let a = (i..b.len())
+                .find(|&j| b[j].is_ascii_alphabetic())
+                .unwrap_or(b.len());
+            let n = (i..b.len())
+                .find(|&j| !b[j].is_ascii_alphabetic())
+                .unwrap_or(b.len());
+            assert_eq!(next_alpha(b, i), a);
+            assert_eq!(next_non_alpha(b, i), n);
+        }
+    }
     use Severity::*;
 
     /// The first-letter prefilter of `detect_level` lets every level name

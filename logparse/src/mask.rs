@@ -176,17 +176,18 @@ fn looks_like_email(c: &[u8]) -> bool {
     }
 }
 
-const C_DIGIT: u8 = 1;
-const C_HEX: u8 = 2; // a-f A-F
-const C_ALPHA: u8 = 4; // other ASCII letters
-const C_OTHER: u8 = 8; // anything else
-const C_AT: u8 = 16;
-const C_COLON: u8 = 32;
-const C_SLASH: u8 = 64;
-const C_SEP: u8 = 128; // '=' or ':'
+const C_DIGIT: u16 = 1;
+const C_HEX: u16 = 2; // a-f A-F
+const C_ALPHA: u16 = 4; // other ASCII letters
+const C_OTHER: u16 = 8; // anything else
+const C_AT: u16 = 16;
+const C_COLON: u16 = 32;
+const C_SLASH: u16 = 64;
+const C_SEP: u16 = 128; // '=' or ':'
+const C_UNDERSCORE: u16 = 256;
 
 /// Byte class table for [`classify_token`].
-static CLASS: [u8; 256] = {
+static CLASS: [u16; 256] = {
     let mut t = [C_OTHER; 256];
     let mut i = 0;
     while i < 256 {
@@ -199,6 +200,7 @@ static CLASS: [u8; 256] = {
             b':' => C_OTHER | C_COLON | C_SEP,
             b'=' => C_OTHER | C_SEP,
             b'/' => C_OTHER | C_SLASH,
+            b'_' => C_OTHER | C_UNDERSCORE,
             _ => C_OTHER,
         };
         i += 1;
@@ -228,7 +230,7 @@ pub fn classify_token(tok: &str) -> TokenClass {
     };
 
     // One branch-free pass: which byte classes does the core hold?
-    let mut acc = 0u8;
+    let mut acc = 0u16;
     for &c in core {
         acc |= CLASS[c as usize];
     }
@@ -267,7 +269,7 @@ pub fn classify_token(tok: &str) -> TokenClass {
             }
         }
         // letters_ prefix: blk_-123, attempt_1_2, rdd_4_5.
-        let underscore = if other {
+        let underscore = if acc & C_UNDERSCORE != 0 {
             core.iter().position(|&c| c == b'_')
         } else {
             None
@@ -297,8 +299,28 @@ pub fn classify_token(tok: &str) -> TokenClass {
     literal
 }
 
+/// [`classify_token`] of a token made only of digits and `.,:_-/` with at
+/// least one digit (`10.0.0.1:80,`, `-12`, `2017-12-23`): no lead
+/// punctuation, the trailing `.,:` are kept, the rest is a number (its
+/// leading `-` are the sign, every other byte is a digit or a separator).
+#[inline]
+fn numeric_word(t: &[u8]) -> TokenClass {
+    let mut b = t.len();
+    while matches!(t[b - 1], b'.' | b',' | b':') {
+        b -= 1;
+    }
+    TokenClass {
+        kind: TokenKind::Variable {
+            prefix: 0,
+            suffix: (t.len() - b).min(u16::MAX as usize) as u16,
+        },
+        numeric: true,
+    }
+}
+
 /// Unit words absorbed by a preceding number. Returns the length of the
-/// trailing punctuation to keep, or `None` if `tok` is not a unit.
+/// trailing punctuation to keep, or `None` if `tok` is not a unit. (A new
+/// unit's first byte goes into [`UNIT_FIRST`] too.)
 pub fn unit_suffix(tok: &str) -> Option<usize> {
     let t = tok.as_bytes();
     let mut end = t.len();
@@ -344,6 +366,18 @@ pub fn unit_suffix(tok: &str) -> Option<usize> {
     is_unit.then_some(t.len() - end)
 }
 
+/// The first bytes of the unit words of [`unit_suffix`] (`µ` is 0xC2 0xB5).
+static UNIT_FIRST: [bool; 256] = {
+    let mut t = [false; 256];
+    let firsts = b"numshBKkMGTb%\xc2";
+    let mut i = 0;
+    while i < firsts.len() {
+        t[firsts[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 const S_WS: u8 = 1;
 const S_VAR: u8 = 2; // digit, '/', ':', '@'
 
@@ -380,14 +414,31 @@ pub fn mask_tokens(msg: &str, max_tokens: usize, out: &mut Vec<MaskedToken>) {
 /// [`mask_tokens`] over the words already split by [`split_words`] (which
 /// returned `true` for `msg`).
 pub(crate) fn mask_words(msg: &str, words: &[Word], max_tokens: usize, out: &mut Vec<MaskedToken>) {
-    let spans = words
-        .iter()
-        .map(|w| (w.start as usize, w.end as usize, w.bits & W_VAR != 0));
+    let spans = words.iter().map(|w| {
+        let hint = if w.bits & (W_LETTERS | W_NOTNUM | W_DIGIT) == W_DIGIT {
+            HINT_NUMBER
+        } else if w.bits & W_VAR != 0 {
+            HINT_MAYBE
+        } else {
+            HINT_LITERAL
+        };
+        (w.start as usize, w.end as usize, hint)
+    });
     mask_spans(msg, msg.len(), spans, max_tokens, out);
 }
 
-/// The tokenizer of [`mask_tokens`]: (start, end, holds a byte that could
-/// make the token a variable: digit, `/`, `:`, `@`).
+/// Span hint of [`mask_spans`]: no digit, `/`, `:` or `@` (a literal unless
+/// 16 bytes or longer).
+const HINT_LITERAL: u8 = 0;
+/// Span hint: holds a digit, `/`, `:` or `@` (classify it).
+const HINT_MAYBE: u8 = 1;
+/// Span hint: only digits and `.,:_-/`, at least one digit: a numeric
+/// variable without lead punctuation (see [`numeric_word`]).
+const HINT_NUMBER: u8 = 2;
+
+/// The tokenizer of [`mask_tokens`]: (start, end, [`HINT_MAYBE`] if it holds
+/// a byte that could make the token a variable: digit, `/`, `:`, `@`, else
+/// [`HINT_LITERAL`]).
 struct ScanTokens<'a> {
     b: &'a [u8],
     i: usize,
@@ -395,10 +446,10 @@ struct ScanTokens<'a> {
 }
 
 impl Iterator for ScanTokens<'_> {
-    type Item = (usize, usize, bool);
+    type Item = (usize, usize, u8);
 
     #[inline]
-    fn next(&mut self) -> Option<(usize, usize, bool)> {
+    fn next(&mut self) -> Option<(usize, usize, u8)> {
         let (b, n) = (self.b, self.n);
         let mut i = self.i;
         while i < n && is_ws(b[i]) {
@@ -421,7 +472,7 @@ impl Iterator for ScanTokens<'_> {
             i += 1;
         }
         self.i = i;
-        Some((start, i, acc != 0))
+        Some((start, i, if acc != 0 { HINT_MAYBE } else { HINT_LITERAL }))
     }
 }
 
@@ -474,6 +525,11 @@ pub(crate) const W_LETTERS: u32 = (1 << 26) - 1;
 pub(crate) const W_VAR: u32 = 1 << 26;
 /// A vertical tab: whitespace for the masker, not for the feature scan.
 const W_VT: u32 = 1 << 27;
+/// [`Word::bits`]: an ASCII digit.
+const W_DIGIT: u32 = 1 << 28;
+/// [`Word::bits`]: a byte that is neither a letter, a digit nor one of
+/// `.,:_-/` (so the word is not a plain number, see [`numeric_word`]).
+const W_NOTNUM: u32 = 1 << 29;
 /// Whitespace for both (`str::split_ascii_whitespace`).
 const W_WS: u32 = 1 << 31;
 
@@ -486,10 +542,13 @@ static WORD_TABLE: [u32; 256] = {
         t[i] = match c {
             b'a'..=b'z' => 1 << (c - b'a'),
             b'A'..=b'Z' => 1 << (c - b'A'),
-            b'0'..=b'9' | b'/' | b':' | b'@' => W_VAR,
+            b'0'..=b'9' => W_VAR | W_DIGIT,
+            b'/' | b':' => W_VAR,
+            b'@' => W_VAR | W_NOTNUM,
+            b'.' | b',' | b'_' | b'-' => 0,
             b' ' | b'\t' | b'\n' | b'\r' | 0x0c => W_WS,
-            0x0b => W_VT,
-            _ => 0,
+            0x0b => W_VT | W_NOTNUM,
+            _ => W_NOTNUM,
         };
         i += 1;
     }
@@ -541,6 +600,8 @@ pub(crate) fn split_words<V: WordSink>(msg: &str, out: &mut V) -> bool {
             end: i as u32,
             bits: acc,
         });
+        // The word ended at whitespace (or the end): step over that byte.
+        i += 1;
     }
     all & W_VT == 0
 }
@@ -550,7 +611,7 @@ pub(crate) fn split_words<V: WordSink>(msg: &str, out: &mut V) -> bool {
 fn mask_spans(
     msg: &str,
     n: usize,
-    spans: impl Iterator<Item = (usize, usize, bool)>,
+    spans: impl Iterator<Item = (usize, usize, u8)>,
     max_tokens: usize,
     out: &mut Vec<MaskedToken>,
 ) {
@@ -564,9 +625,9 @@ fn mask_spans(
     let mut prev_key: Option<(usize, usize)> = None;
     // The previous token is a joinable (not keyed, not bracketed) variable.
     let mut prev_var = false;
-    for (start, end, var) in spans {
+    for (start, end, hint) in spans {
         let tok = &msg[start..end];
-        if prev_numeric && unit_suffix(tok).is_some() {
+        if prev_numeric && UNIT_FIRST[b[start] as usize] && unit_suffix(tok).is_some() {
             // `350 ms`: extend the previous variable over the unit word.
             if let Some(last) = out.last_mut() {
                 last.end = end as u32;
@@ -577,7 +638,9 @@ fn mask_spans(
         // Without a digit, `/`, `:` or `@`, a token shorter than 16 bytes is
         // a literal (no rule of `classify_token` can fire): skip the
         // classification.
-        let class = if !var && end - start < 16 {
+        let class = if hint == HINT_NUMBER {
+            numeric_word(tok.as_bytes())
+        } else if hint == HINT_LITERAL && end - start < 16 {
             TokenClass {
                 kind: TokenKind::Literal,
                 numeric: false,
@@ -780,6 +843,91 @@ mod tests {
             mask_line("for ns1.example.com [1.2.3.4] failed"),
             "for <*> [<*>] failed"
         );
+    }
+
+    #[test]
+    fn numeric_word_equals_classify_token() {
+        // Every token of 1..=4 bytes over digits and `.,:_-/` (and longer
+        // samples): where split_words hints a number, the shortcut agrees.
+        const ALPHABET: &[u8] = b"09.,:_-/";
+        let mut toks: Vec<String> = vec![
+            "10.251.73.220:50010".into(),
+            "2017-12-23,".into(),
+            "--5:::".into(),
+            "1_2_3.".into(),
+            "/1/".into(),
+        ];
+        for len in 1..=4u32 {
+            for mut k in 0..ALPHABET.len().pow(len) {
+                let mut t = String::new();
+                for _ in 0..len {
+                    t.push(ALPHABET[k % ALPHABET.len()] as char);
+                    k /= ALPHABET.len();
+                }
+                toks.push(t);
+            }
+        }
+        let mut words = Vec::new();
+        for t in toks {
+            assert!(split_words(&t, &mut words));
+            let w = words[0];
+            let hinted = w.bits & (W_LETTERS | W_NOTNUM | W_DIGIT) == W_DIGIT;
+            assert_eq!(hinted, t.bytes().any(|c| c.is_ascii_digit()), "{t}");
+            if hinted {
+                assert_eq!(numeric_word(t.as_bytes()), classify_token(&t), "{t}");
+            }
+        }
+    }
+
+    #[test]
+    fn unit_words_start_with_a_unit_first_byte() {
+        for u in [
+            "ns",
+            "us",
+            "µs",
+            "ms",
+            "s",
+            "sec",
+            "secs",
+            "second",
+            "seconds",
+            "min",
+            "mins",
+            "minute",
+            "minutes",
+            "h",
+            "hr",
+            "hrs",
+            "hour",
+            "hours",
+            "millis",
+            "milliseconds",
+            "B",
+            "KB",
+            "kB",
+            "MB",
+            "GB",
+            "TB",
+            "KiB",
+            "MiB",
+            "GiB",
+            "TiB",
+            "bytes",
+            "byte",
+            "%",
+        ] {
+            assert!(unit_suffix(u).is_some(), "{u}");
+            assert!(UNIT_FIRST[u.as_bytes()[0] as usize], "{u}");
+        }
+        for c in 0..=255u8 {
+            if !UNIT_FIRST[c as usize] {
+                let mut t = vec![c];
+                t.extend_from_slice(b"s.");
+                if let Ok(t) = std::str::from_utf8(&t) {
+                    assert_eq!(unit_suffix(t), None, "{t}");
+                }
+            }
+        }
     }
 
     #[test]

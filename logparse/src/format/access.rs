@@ -27,7 +27,7 @@ pub fn looks_like(b: &[u8]) -> bool {
     // `] "` after it: jump from `]` to `]`.
     let rest = &head[i..];
     let mut from = 0;
-    while let Some(p) = rest[from..].iter().position(|&c| c == b']') {
+    while let Some(p) = find_byte(&rest[from..], b']') {
         let close = from + p;
         if rest[close + 1..].starts_with(b" \"") {
             return true;
@@ -52,7 +52,12 @@ fn third_space(b: &[u8]) -> Option<usize> {
         // Number of set high bits (no popcnt instruction on the baseline x86-64 target).
         let n = ((spaces >> 7).wrapping_mul(ONES) >> 56) as u32;
         if seen + n >= 3 {
-            break;
+            // Drop the spaces before the third one, then its byte.
+            let mut m = spaces;
+            for _ in seen..2 {
+                m &= m - 1;
+            }
+            return Some(base + (m.trailing_zeros() / 8) as usize);
         }
         seen += n;
         base += 8;
@@ -63,6 +68,23 @@ fn third_space(b: &[u8]) -> Option<usize> {
         .filter(|(_, &c)| c == b' ')
         .nth((2 - seen) as usize)
         .map(|(k, _)| base + k)
+}
+
+/// The first index of `x` in `b`, eight bytes per step.
+fn find_byte(b: &[u8], x: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        let v = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes")) ^ (x as u64 * ONES);
+        // The lowest flagged byte is exact (borrows only flag bytes above it).
+        let m = v.wrapping_sub(ONES) & !v & HIGH;
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == x).map(|p| i + p)
 }
 
 /// Severity of an HTTP status code.
@@ -179,6 +201,24 @@ fn quoted(line: &str, mut i: usize) -> Option<(&str, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn third_space_and_find_byte_equal_byte_loops() {
+        let line = b"a b  c d]] \"x ] \" 12345678 ]]]]]]]]]   y z         \xe9\xff] end";
+        for s in 0..line.len() {
+            let b = &line[s..];
+            let want = b
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| c == b' ')
+                .nth(2)
+                .map(|(k, _)| k);
+            assert_eq!(third_space(b), want, "{s}");
+            for x in [b']', b' ', 0xff, b'q'] {
+                assert_eq!(find_byte(b, x), b.iter().position(|&c| c == x), "{s} {x}");
+            }
+        }
+    }
 
     #[test]
     fn third_space_matches_a_byte_scan() {

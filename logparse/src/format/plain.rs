@@ -22,7 +22,7 @@
 use std::borrow::Cow;
 
 use crate::format::{Field, Format, ParseConfig, ParsedEvent};
-use crate::level::{detect_level, map_level_name, Severity};
+use crate::level::{detect_level, letters_level, map_level_name, Severity};
 use crate::timestamp::{self, to_epoch_ms};
 
 /// Parse a plain-text line (never fails).
@@ -69,22 +69,52 @@ fn header_level(tok: &str) -> Option<Severity> {
         return None;
     }
     if colon || word.bytes().all(|c| c.is_ascii_uppercase()) {
-        map_level_name(word)
+        // = `map_level_name(word)` for a word of ASCII letters (nothing to
+        // trim, not a number).
+        letters_level(word.as_bytes())
     } else {
         None
     }
 }
 
-/// `org.apache.Foo$Bar:` -> `org.apache.Foo$Bar`.
+/// `org.apache.Foo$Bar:` -> `org.apache.Foo$Bar`: 3+ bytes of ASCII
+/// letters, digits, `.`, `$`, `_`, `-`, at least one `.` or `$`.
 fn logger_name(tok: &str) -> Option<&str> {
     let name = tok.strip_suffix(':')?;
-    (name.len() > 2
-        && (name.contains('.') || name.contains('$'))
-        && name
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'$' | b'_' | b'-')))
-    .then_some(name)
+    if name.len() <= 2 {
+        return None;
+    }
+    // One pass, one table lookup per byte.
+    let mut dot = 0u8;
+    for &c in name.as_bytes() {
+        let t = LOGGER[c as usize];
+        if t == 0 {
+            return None;
+        }
+        dot |= t;
+    }
+    (dot & L_DOT != 0).then_some(name)
 }
+
+const L_OK: u8 = 1;
+const L_DOT: u8 = 2;
+
+/// Bytes of a [`logger_name`]: [`L_OK`], and [`L_DOT`] for `.` and `$`.
+static LOGGER: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = match c {
+            b'.' | b'$' => L_OK | L_DOT,
+            b'_' | b'-' => L_OK,
+            _ if c.is_ascii_alphanumeric() => L_OK,
+            _ => 0,
+        };
+        i += 1;
+    }
+    t
+};
 
 /// `program - ` or `program arg - ` right after the timestamp (Proxifier's
 /// `chrome.exe *64 - `, Python's `%(asctime)s %(name)s - %(levelname)s`):
@@ -127,25 +157,46 @@ fn token_end(b: &[u8], i: usize) -> usize {
     if b[i] == b'[' {
         let mut depth = 0usize;
         let mut j = i;
-        while j < b.len() {
-            match b[j] {
-                b'[' => depth += 1,
-                b']' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return j + 1;
-                    }
+        loop {
+            j = find2(b, j, b'[', b']');
+            if j >= b.len() {
+                break;
+            }
+            if b[j] == b'[' {
+                depth += 1;
+            } else {
+                depth -= 1;
+                if depth == 0 {
+                    return j + 1;
                 }
-                _ => {}
             }
             j += 1;
         }
     }
-    let mut j = i;
-    while j < b.len() && b[j] != b' ' && b[j] != b'\t' {
-        j += 1;
+    find2(b, i, b' ', b'\t')
+}
+
+/// The first index at or after `i` where `b` holds `x` or `y` (`b.len()`
+/// if none), eight bytes per step.
+#[inline]
+fn find2(b: &[u8], mut i: usize, x: u8, y: u8) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The lowest flagged byte of `zero(v)` is exact: borrows only flag
+    // bytes above it.
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    while i + 8 <= b.len() {
+        let v = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        let m = zero(v ^ (x as u64 * ONES)) | zero(v ^ (y as u64 * ONES));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
     }
-    j
+    while i < b.len() && b[i] != x && b[i] != y {
+        i += 1;
+    }
+    i
 }
 
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
@@ -300,6 +351,37 @@ fn glog<'a>(line: &'a str, i: usize, cfg: &ParseConfig, ev: &mut ParsedEvent<'a>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find2_and_token_end_equal_byte_loops() {
+        let b = b"[a [b] c]x\ty z] [[q]  \xff\x80 [unbalanced [x] tail\t\x09 end";
+        for i in 0..b.len() {
+            for (x, y) in [(b' ', b'\t'), (b'[', b']'), (0xff, 0x80)] {
+                let want = (i..b.len())
+                    .find(|&k| b[k] == x || b[k] == y)
+                    .unwrap_or(b.len());
+                assert_eq!(find2(b, i, x, y), want);
+            }
+            let mut want = (i..b.len())
+                .find(|&k| b[k] == b' ' || b[k] == b'\t')
+                .unwrap_or(b.len());
+            if b[i] == b'[' {
+                let mut depth = 0usize;
+                for (k, &c) in b.iter().enumerate().skip(i) {
+                    if c == b'[' {
+                        depth += 1;
+                    } else if c == b']' {
+                        depth -= 1;
+                        if depth == 0 {
+                            want = k + 1;
+                            break;
+                        }
+                    }
+                }
+            }
+            assert_eq!(token_end(b, i), want, "{i}");
+        }
+    }
     use crate::timestamp::TimeConfig;
 
     const CFG: ParseConfig = ParseConfig {
