@@ -3,14 +3,15 @@
 //! 429 honouring the announced delay, SMTP 4xx) are retried with exponential backoff for up
 //! to `delivery_retry_for`; anything else is permanent. Each receiver may be throttled
 //! ([`limit`]). A notification log (ClickHouse `notifications`, or memory without
-//! ClickHouse) makes replays and restarts skip receivers already notified. Webhook URLs and
-//! passwords never reach logs or errors.
+//! ClickHouse, and the local [`journal`] when configured) makes replays and restarts skip
+//! receivers already notified. Webhook URLs and passwords never reach logs or errors.
 
 pub mod attempt;
 pub mod console;
 pub mod discord;
 pub mod email;
 pub mod http;
+pub mod journal;
 pub mod limit;
 pub mod slack;
 pub mod webhook;
@@ -27,6 +28,7 @@ use cloudsage_runtime::warehouse::Warehouse;
 use cloudsage_schemas::Alert;
 pub use console::CONSOLE;
 use email::Email;
+use journal::DeliveryJournal;
 use limit::SendLimit;
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -64,6 +66,7 @@ pub struct Receivers {
     retry_for: Duration,
     warehouse: Option<Warehouse>,
     delivered: Mutex<HashSet<(String, String)>>,
+    journal: Option<DeliveryJournal>,
 }
 
 /// Receiver names key the notification history and the dedup log, so they must be unique
@@ -124,6 +127,16 @@ impl Receivers {
                 e.max_per_minute,
             ));
         }
+        let (journal, delivered) = match &c.delivery_journal {
+            Some(path) => {
+                let (j, seen) = DeliveryJournal::open(path).map_err(|e| {
+                    anyhow::anyhow!("[notifier] delivery_journal {}: {e}", path.display())
+                })?;
+                tracing::info!(path = %path.display(), deliveries = seen.len(), "delivery journal loaded");
+                (Some(j), seen)
+            }
+            None => (None, HashSet::new()),
+        };
         Ok(Self {
             console: c.console,
             targets,
@@ -132,7 +145,8 @@ impl Receivers {
                 .build()?,
             retry_for: c.delivery_retry_for,
             warehouse,
-            delivered: Mutex::new(HashSet::new()),
+            delivered: Mutex::new(delivered),
+            journal,
         })
     }
 
@@ -197,6 +211,18 @@ impl Receivers {
         )
     }
 
+    /// Remembers a confirmed delivery: in memory, and in the journal before anything else
+    /// happens (the ClickHouse log row follows with the batch).
+    fn mark_delivered(&self, alert_id: &str, receiver: &str) {
+        if let Some(j) = &self.journal {
+            j.record(alert_id, receiver);
+        }
+        self.delivered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((alert_id.to_string(), receiver.to_string()));
+    }
+
     fn record(
         &self,
         alert: &Alert,
@@ -205,10 +231,7 @@ impl Receivers {
         attempts: u32,
     ) -> NotificationRecord {
         if result == "delivered" {
-            self.delivered
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert((alert.alert_id.clone(), receiver.to_string()));
+            self.mark_delivered(&alert.alert_id, receiver);
         }
         NotificationRecord {
             alert_id: alert.alert_id.clone(),
@@ -257,10 +280,7 @@ impl Receivers {
         };
         for m in &env.members {
             if result == "delivered" {
-                self.delivered
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert((m.alert_id.clone(), receiver.to_string()));
+                self.mark_delivered(&m.alert_id, receiver);
             }
             report.notifications.push(NotificationRecord {
                 alert_id: m.alert_id.clone(),

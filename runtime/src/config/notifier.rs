@@ -38,6 +38,13 @@ pub struct NotifierConfig {
     /// `alerts.dlq`.
     #[serde(with = "humantime_serde")]
     pub delivery_retry_for: Duration,
+    /// A local file recording each delivery the moment the receiver confirms it, read back at
+    /// start-up. The ClickHouse notification log is written just after, so without this file
+    /// a crash (kill -9, OOM) between a receiver's answer and that write re-sends that one
+    /// notification after the restart; with it, only a crash within the same few
+    /// microseconds can. Put it on a volume that survives restarts (docker-compose does).
+    /// Empty: ClickHouse only.
+    pub delivery_journal: Option<std::path::PathBuf>,
     /// `[[notifier.routes]]`: which receivers get which alerts, and how alerts are grouped
     /// into notifications. Routes are tried in order; the first match wins unless it sets
     /// `continue = true`. An alert no route matches is not sent (it is recorded with result
@@ -234,6 +241,7 @@ impl Default for NotifierConfig {
             email: Vec::new(),
             delivery_timeout: Duration::from_secs(10),
             delivery_retry_for: Duration::from_secs(120),
+            delivery_journal: None,
             routes: Vec::new(),
             silences: Vec::new(),
             dnd: BTreeMap::new(),
