@@ -5,7 +5,9 @@
 //! the same config. Afterwards every window, forecast and alert of the embedded oracle must be
 //! in ClickHouse exactly once (after `FINAL`), each window with the oracle's event count (a
 //! retried request's lines counted once), nothing else may be there, and the webhook must have
-//! received every alert exactly once. `CLOUDSAGE_CHAOS_SEED` replays a run's kill points.
+//! received every alert, exactly once except that each notifier kill may repeat the one
+//! notification in flight at that moment (HTTP delivery is at-least-once; see the end).
+//! `CLOUDSAGE_CHAOS_SEED` replays a run's kill points.
 
 mod common;
 
@@ -616,10 +618,32 @@ async fn stages_killed_at_random_lose_and_duplicate_nothing() {
         "chaos run done in {:.1} s",
         test_started.elapsed().as_secs_f64()
     );
+    // Delivery over HTTP is at-least-once: a notifier killed after the receiver got a
+    // notification but before the answer reached it (and its journal) sends that one again
+    // after the restart. So each notifier kill may repeat one notification, once; nothing else
+    // may be repeated, and nothing lost.
+    let notifier_kills = stages[3].kills;
     drop(stages);
     for (kind, (lost, duplicated, unexpected)) in &results {
+        let repeats_allowed = if *kind == "notifications" {
+            let twice = duplicated
+                .iter()
+                .all(|id| got_notifications.get(id) == Some(&2));
+            if twice && duplicated.len() <= notifier_kills {
+                duplicated.len()
+            } else {
+                0
+            }
+        } else {
+            0
+        };
+        if repeats_allowed > 0 {
+            println!(
+                "{kind}: {repeats_allowed} sent twice, in flight at one of {notifier_kills} notifier kills"
+            );
+        }
         assert!(
-            lost.is_empty() && duplicated.is_empty() && unexpected.is_empty(),
+            lost.is_empty() && duplicated.len() <= repeats_allowed && unexpected.is_empty(),
             "{kind} (seed {seed}): lost {lost:?}, duplicated {duplicated:?}, unexpected {unexpected:?}"
         );
     }

@@ -230,6 +230,7 @@ async fn what_was_learned_survives_a_restart_through_the_feedback_checkpoint() {
         partition: c.partition,
         committed_offset: Some(c.offset),
         checkpoint: Some(c.checkpoint),
+        log_start: None,
     };
     let second = run(
         ScriptedSource {

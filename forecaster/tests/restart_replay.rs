@@ -148,6 +148,7 @@ async fn stop_and_resume_emits_each_forecast_exactly_once_with_the_same_content(
                         partition: partition.clone(),
                         committed_offset: Some(last.offset),
                         checkpoint: Some(last.checkpoint),
+                        log_start: None,
                     }],
                 }),
                 ..ScriptedSource::new(&msgs[last.offset as usize..], 8)
@@ -254,6 +255,7 @@ async fn seasonal_state_and_backtest_survive_a_restart() {
                         partition: partition.clone(),
                         committed_offset: Some(last.offset),
                         checkpoint: Some(last.checkpoint),
+                        log_start: None,
                     }],
                 }),
                 ..ScriptedSource::new(&msgs[last.offset as usize..], 16)
@@ -322,6 +324,7 @@ async fn resumes_from_the_clickhouse_checkpoint_when_the_broker_keeps_no_metadat
                     partition,
                     committed_offset: Some(last.offset),
                     checkpoint: None,
+                    log_start: None,
                 }],
             }),
             group: Some("forecaster-it".into()),

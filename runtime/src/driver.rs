@@ -35,7 +35,8 @@ struct PartitionProgress {
     replay_until: i64,
     /// Last committed position, to skip redundant commits.
     committed: Option<CommitPosition>,
-    /// Committed offset at assignment, until the first record of the partition is seen.
+    /// Committed offset (else the log start) at assignment, until the first record of the
+    /// partition is seen.
     resume_from: Option<i64>,
     /// When the partition was assigned (for [`SILENT_RESUME_AFTER`]).
     assigned_at: Option<Instant>,
@@ -113,8 +114,12 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                 }
                 for a in r.assigned {
                     let mut pp = PartitionProgress {
-                        resume_from: a.committed_offset,
-                        assigned_at: Some(Instant::now()),
+                        // Without a committed offset the partition is read from its start.
+                        resume_from: a.committed_offset.or(a.log_start),
+                        // The silence check only for a committed offset: a silent re-read
+                        // tells the re-read from leftovers by a record below its target, and
+                        // nothing lies below a log start.
+                        assigned_at: a.committed_offset.is_some().then(Instant::now),
                         ..Default::default()
                     };
                     let p = a.partition;

@@ -166,6 +166,9 @@ pub struct KafkaSource {
     rejoined: bool,
     /// Partitions being re-read from their committed offset.
     rewinds: HashMap<PartitionId, ResumeRewind>,
+    /// `auto.offset.reset` is earliest: a partition without a committed offset is read from
+    /// its log start (taps reading from the end set it to latest).
+    reads_from_earliest: bool,
 }
 
 impl KafkaSource {
@@ -200,6 +203,9 @@ impl KafkaSource {
             }
         }
         let c = with_defaults(base, cfg, &defaults);
+        let reads_from_earliest = c
+            .get("auto.offset.reset")
+            .is_none_or(|v| matches!(v, "earliest" | "smallest" | "beginning"));
         let recorder = RebalanceRecorder::new(&cfg.topic_prefix);
         let consumer: Consumer_ = c.create_with_context(recorder.clone())?;
         let physical: Vec<String> = topics.iter().map(|t| cfg.physical_topic(t)).collect();
@@ -213,6 +219,7 @@ impl KafkaSource {
             empty_since: None,
             rejoined: false,
             rewinds: HashMap::new(),
+            reads_from_earliest,
         })
     }
 }
@@ -287,6 +294,17 @@ impl KafkaSource {
             }
             Verdict::Drop => false,
         }
+    }
+
+    /// The first offset the broker still holds for `p` (its low watermark).
+    async fn log_start(&self, p: &PartitionId) -> anyhow::Result<i64> {
+        let consumer = self.consumer.clone();
+        let (topic, part) = (self.physical(&p.topic), p.partition);
+        let (low, _) = tokio::task::spawn_blocking(move || {
+            consumer.fetch_watermarks(&topic, part, Duration::from_secs(10))
+        })
+        .await??;
+        Ok(low)
     }
 
     async fn seek(&self, p: &PartitionId, offset: Offset) -> anyhow::Result<()> {
@@ -391,7 +409,8 @@ impl Source for KafkaSource {
             consumer.committed_offsets(tpl, Timeout::After(Duration::from_secs(10)))
         })
         .await??;
-        let assigned = assigned
+        // Read out of the (non-`Send`) partition list before awaiting anything.
+        let positions: Vec<(PartitionId, Option<i64>, Option<Checkpoint>)> = assigned
             .into_iter()
             .map(|p| {
                 let elem = committed.find_partition(&self.physical(&p.topic), p.partition);
@@ -400,14 +419,27 @@ impl Source for KafkaSource {
                     _ => None,
                 });
                 let checkpoint = elem.and_then(|e| Checkpoint::decode(e.metadata()));
-                Assigned {
-                    partition: p,
-                    committed_offset,
-                    checkpoint,
-                }
+                (p, committed_offset, checkpoint)
             })
             .collect();
-        Ok(Some(Rebalance { revoked, assigned }))
+        drop(committed);
+        let mut with_offsets = Vec::with_capacity(positions.len());
+        for (p, committed_offset, checkpoint) in positions {
+            let log_start = match committed_offset {
+                None if self.reads_from_earliest => Some(self.log_start(&p).await?),
+                _ => None,
+            };
+            with_offsets.push(Assigned {
+                partition: p,
+                committed_offset,
+                checkpoint,
+                log_start,
+            });
+        }
+        Ok(Some(Rebalance {
+            revoked,
+            assigned: with_offsets,
+        }))
     }
 
     async fn commit(&mut self, positions: &[CommitPosition]) -> anyhow::Result<()> {
@@ -440,7 +472,8 @@ impl Source for KafkaSource {
         })
         .await??;
         let where_ = format!("{}/{}", partition.topic, partition.partition);
-        if low >= offset {
+        // At `low` itself the records are still there: re-read from the beginning.
+        if low > offset {
             tracing::warn!(partition = %where_, committed = offset, ?skipped_to, low, "broker resumed past the committed offset, which is no longer retained");
             return Ok(());
         }

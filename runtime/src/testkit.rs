@@ -1,12 +1,15 @@
 //! Test support for stages: a scripted source that plays fixed batches (and can "crash"),
 //! and a sink that captures what was produced. Used by the stages' recovery tests.
 
-use crate::stage::{InMessage, OutRecord};
+use crate::stage::{InMessage, OutRecord, PartitionId};
 use crate::transport::{CommitPosition, Polled, Rebalance, Sink, Source};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// A rewind the driver asked for: partition, offset, and where the broker had skipped to.
+pub type RewindRequest = (PartitionId, i64, Option<i64>);
 
 /// Plays fixed batches, then either ends the input or "crashes": cancels the driver, which
 /// stops without flushing its state (as a killed process would).
@@ -17,6 +20,8 @@ pub struct ScriptedSource {
     pub commits: Arc<Mutex<Vec<CommitPosition>>>,
     /// Set to exercise the ClickHouse checkpoint store.
     pub group: Option<String>,
+    /// Every `rewind(partition, offset, skipped_to)` the driver asked for.
+    pub rewinds: Arc<Mutex<Vec<RewindRequest>>>,
 }
 
 impl ScriptedSource {
@@ -31,6 +36,7 @@ impl ScriptedSource {
             crash_when_done: None,
             commits: Arc::default(),
             group: None,
+            rewinds: Arc::default(),
         }
     }
 
@@ -60,6 +66,19 @@ impl Source for ScriptedSource {
 
     async fn take_rebalance(&mut self) -> anyhow::Result<Option<Rebalance>> {
         Ok(self.assignment.take())
+    }
+
+    async fn rewind(
+        &mut self,
+        partition: &PartitionId,
+        offset: i64,
+        skipped_to: Option<i64>,
+    ) -> anyhow::Result<()> {
+        self.rewinds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((partition.clone(), offset, skipped_to));
+        Ok(())
     }
 
     fn group(&self) -> Option<String> {

@@ -45,6 +45,11 @@ pub struct Assigned {
     pub committed_offset: Option<i64>,
     /// The checkpoint from the commit metadata, if the broker kept it.
     pub checkpoint: Option<Checkpoint>,
+    /// Without a committed offset, where the partition's log starts: a consumer reading from
+    /// the earliest record must begin there, which the driver checks like a committed offset
+    /// (a batch fetched just before a rebalance and dropped with the revoked partition would
+    /// otherwise be skipped for good).
+    pub log_start: Option<i64>,
 }
 
 impl Assigned {
@@ -54,6 +59,7 @@ impl Assigned {
             partition,
             committed_offset: None,
             checkpoint: None,
+            log_start: None,
         }
     }
 }

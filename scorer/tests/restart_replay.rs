@@ -107,6 +107,7 @@ async fn stop_and_resume_emits_each_window_exactly_once() {
                         partition: partition(),
                         committed_offset: Some(last.offset),
                         checkpoint: Some(Checkpoint::decode(&last.checkpoint.encode()).unwrap()),
+                        log_start: None,
                     }],
                 }),
                 ..ScriptedSource::new(&msgs[last.offset as usize..], 50)
