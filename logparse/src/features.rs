@@ -95,11 +95,12 @@ fn scan_words(f: &mut Features, text: &str, words: &[Word]) {
     let mut oom = false;
     for (k, w) in words.iter().enumerate() {
         let m = w.bits & W_LETTERS;
-        if w.end - w.start <= 48 && may_match(m) {
+        let sets = keyword_sets(m);
+        if w.end - w.start <= 48 && may_match_sets(m, sets) {
             // Word boundaries are ASCII bytes: the slices are valid str.
             // The look-ahead is built only for a keyword that needs it.
             let win = || [word(k), word(k + 1), word(k + 2), word(k + 3)];
-            scan_word(f, word(k), win, m, &mut oom);
+            scan_word(f, word(k), win, m, sets, &mut oom);
         }
     }
     if oom {
@@ -382,7 +383,13 @@ fn ends_ci(h: &[u8], n: &[u8]) -> bool {
 
 /// `h` contains the lowercase `n`, ignoring ASCII case.
 fn contains_ci(h: &[u8], n: &[u8]) -> bool {
-    h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    let Some((first, rest)) = n.split_first() else {
+        return true;
+    };
+    // The first byte alone rejects most windows.
+    h.len() >= n.len()
+        && h.windows(n.len())
+            .any(|w| w[0].eq_ignore_ascii_case(first) && w[1..].eq_ignore_ascii_case(rest))
 }
 
 /// Single-word error-signature keywords (substring match, lowercase).
@@ -396,11 +403,32 @@ const SIG_WORDS: [(&[u8], u32); 6] = [
 ];
 
 /// Does word `w` (letter mask `m`) carry an error signature (any case)?
+/// (The general form of [`word_signature_in`], kept to test it against.)
+#[cfg(test)]
 fn word_signature(w: &[u8], m: u32) -> bool {
     SIG_WORDS
         .iter()
         .any(|(n, need)| has(m, *need) && contains_ci(w, n))
         || (has(m, letters(b"panic")) && starts_ci(w, b"panic:"))
+}
+
+/// `word_signature` given `sets = keyword_sets(m)`: only the keywords whose
+/// letters the word holds are searched (most words hold none).
+#[inline]
+fn word_signature_in(w: &[u8], sets: u32) -> bool {
+    let mut cand = (sets & SIG_BITS) >> SET_SIG;
+    while cand != 0 {
+        let k = cand.trailing_zeros() as usize;
+        cand &= cand - 1;
+        let hit = match SIG_WORDS.get(k) {
+            Some((n, _)) => contains_ci(w, n),
+            None => starts_ci(w, b"panic:"),
+        };
+        if hit {
+            return true;
+        }
+    }
+    false
 }
 
 /// `OutOfMemoryError`-like: a word ending in `Error` with an upper-case
@@ -468,7 +496,7 @@ fn eq_ci(w: &str, lower: &[u8]) -> bool {
 /// the memory words; `out` covers `out of memory` and `duration`; `ero`
 /// covers `...Error`, `core`, `response`; `rt` covers `traceback`; `me`
 /// covers `segmentation`. The word `in` is checked apart (its letters
-/// exactly, see [`may_match`]): most words holding an `i` and an `n` are
+/// exactly, see [`may_match_sets`]): most words holding an `i` and an `n` are
 /// none of the keywords.
 const NEEDS: [u32; 16] = [
     letters(b"exception"),
@@ -489,25 +517,69 @@ const NEEDS: [u32; 16] = [
     letters(b"elapsd"),
 ];
 
-/// Could a word with letter mask `m` match any keyword (see [`NEEDS`])? A
-/// word whose core is `in` (any case) has exactly the letters of `in`.
+/// Bit of [`keyword_sets`] for `SIG_WORDS[0]` (`SIG_WORDS[k]` is bit
+/// `SET_SIG + k`, then `panic`); bits below it are the [`NEEDS`].
+const SET_SIG: u32 = 16;
+/// The bits of [`keyword_sets`] of the `SIG_WORDS` and `panic`.
+const SIG_BITS: u32 = ((1 << (SIG_WORDS.len() + 1)) - 1) << SET_SIG;
+/// Bit of [`keyword_sets`]: the letters of `error`.
+const SET_ERROR: u32 = SET_SIG + SIG_WORDS.len() as u32 + 1;
+/// Bit of [`keyword_sets`]: the letters of `om`.
+const SET_OM: u32 = SET_ERROR + 1;
+/// The [`NEEDS`] bits of [`keyword_sets`].
+const NEEDS_BITS: u32 = (1 << NEEDS.len()) - 1;
+
+/// The letter sets of [`keyword_sets`], bit `k` for entry `k`.
+const SETS: [u32; SET_OM as usize + 1] = {
+    let mut t = [0u32; SET_OM as usize + 1];
+    let mut k = 0;
+    while k < NEEDS.len() {
+        t[k] = NEEDS[k];
+        k += 1;
+    }
+    let mut j = 0;
+    while j < SIG_WORDS.len() {
+        t[SET_SIG as usize + j] = SIG_WORDS[j].1;
+        j += 1;
+    }
+    t[SET_SIG as usize + SIG_WORDS.len()] = letters(b"panic");
+    t[SET_ERROR as usize] = letters(b"error");
+    t[SET_OM as usize] = letters(b"om");
+    t
+};
+
+/// Bit `k` set when the letter mask `m` holds all the letters of `SETS[k]`:
+/// the keyword prefilters of the word pass by two table lookups (which sets
+/// the low 13 letters of `m` cover, which the high 13 cover) instead of one
+/// subset test per keyword.
 #[inline]
-fn may_match(m: u32) -> bool {
-    // `NEEDS.iter().any(|&n| has(m, n))` by two table lookups: which needs
-    // the low 13 letters of `m` cover, which the high 13 cover.
-    m == letters(b"in")
-        || NEEDS_LO[(m & 0x1fff) as usize] & NEEDS_HI[(m >> 13 & 0x1fff) as usize] != 0
+fn keyword_sets(m: u32) -> u32 {
+    SETS_LO[(m & 0x1fff) as usize] & SETS_HI[(m >> 13 & 0x1fff) as usize]
 }
 
-/// Bit `k` of entry `x`: the letters of `NEEDS[k]` in the half at `shift`
+/// [`may_match_sets`] from the letter mask alone (for the tests).
+#[cfg(test)]
+fn may_match(m: u32) -> bool {
+    may_match_sets(m, keyword_sets(m))
+}
+
+/// Could a word with letter mask `m` (`sets = keyword_sets(m)`) match any
+/// keyword (see [`NEEDS`])? A word whose core is `in` (any case) has exactly
+/// the letters of `in`.
+#[inline]
+fn may_match_sets(m: u32, sets: u32) -> bool {
+    m == letters(b"in") || sets & NEEDS_BITS != 0
+}
+
+/// Bit `k` of entry `x`: the letters of `SETS[k]` in the half at `shift`
 /// (`a..=m` for 0, `n..=z` for 13) are all in `x` (that half of a mask).
-const fn needs_by_half(shift: u32) -> [u16; 1 << 13] {
-    let mut t = [0u16; 1 << 13];
+const fn sets_by_half(shift: u32) -> [u32; 1 << 13] {
+    let mut t = [0u32; 1 << 13];
     let mut x = 0;
     while x < 1 << 13 {
         let mut k = 0;
-        while k < NEEDS.len() {
-            let need = NEEDS[k] >> shift & 0x1fff;
+        while k < SETS.len() {
+            let need = SETS[k] >> shift & 0x1fff;
             if x as u32 & need == need {
                 t[x] |= 1 << k;
             }
@@ -518,8 +590,8 @@ const fn needs_by_half(shift: u32) -> [u16; 1 << 13] {
     t
 }
 
-static NEEDS_LO: [u16; 1 << 13] = needs_by_half(0);
-static NEEDS_HI: [u16; 1 << 13] = needs_by_half(13);
+static SETS_LO: [u32; 1 << 13] = sets_by_half(0);
+static SETS_HI: [u32; 1 << 13] = sets_by_half(13);
 
 /// ASCII whitespace as in [`str::split_ascii_whitespace`], flagged in
 /// [`WORD_BYTE`].
@@ -592,10 +664,11 @@ fn scan_spans(f: &mut Features, text: &str, mut words: impl Iterator<Item = (usi
     let mut oom = false;
     while win[0].0 < win[0].1 {
         let (s, e, m) = win[0];
-        if e - s <= 48 && may_match(m) {
+        let sets = keyword_sets(m);
+        if e - s <= 48 && may_match_sets(m, sets) {
             // Word boundaries are ASCII bytes: the slices are valid str.
             let words: [&str; 4] = std::array::from_fn(|k| &text[win[k].0..win[k].1]);
-            scan_word(f, words[0], || words, m, &mut oom);
+            scan_word(f, words[0], || words, m, sets, &mut oom);
         }
         win = [win[1], win[2], win[3], words.next().unwrap_or_default()];
     }
@@ -604,30 +677,32 @@ fn scan_spans(f: &mut Features, text: &str, mut words: impl Iterator<Item = (usi
     }
 }
 
-/// Keyword checks for `w` (letter mask `m`); `win()` is `w` and the
-/// look-ahead: `[w, next, next + 1, next + 2]` (`""` past the end).
+/// Keyword checks for `w` (letter mask `m`, `sets = keyword_sets(m)`);
+/// `win()` is `w` and the look-ahead: `[w, next, next + 1, next + 2]` (`""`
+/// past the end).
 #[inline]
 fn scan_word<'t>(
     f: &mut Features,
     w: &'t str,
     win: impl Fn() -> [&'t str; 4],
     m: u32,
+    sets: u32,
     oom: &mut bool,
 ) {
     let wb = w.as_bytes();
     let c = core(wb);
     if !f.is_error_signature
-        && (word_signature(wb, m)
+        && ((sets & SIG_BITS != 0 && word_signature_in(wb, sets))
             || (c.eq_ignore_ascii_case(b"segmentation") && eq_ci(win()[1], b"fault"))
             || (c.eq_ignore_ascii_case(b"core") && eq_ci(win()[1], b"dumped"))
             || (c.eq_ignore_ascii_case(b"connection")
                 && (eq_ci(win()[1], b"refused") || eq_ci(win()[1], b"reset")))
             || (c.eq_ignore_ascii_case(b"timed") && eq_ci(win()[1], b"out"))
-            || (has(m, letters(b"error")) && is_error_class(w)))
+            || (sets & 1 << SET_ERROR != 0 && is_error_class(w)))
     {
         f.is_error_signature = true;
     }
-    if is_oom_word(wb, m)
+    if (sets & 1 << SET_OM != 0 && is_oom_word(wb, m))
         || (c.eq_ignore_ascii_case(b"out") && eq_ci(win()[1], b"of") && eq_ci(win()[2], b"memory"))
         || (c.eq_ignore_ascii_case(b"cannot")
             && eq_ci(win()[1], b"allocate")
@@ -755,6 +830,124 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn keyword_sets_equal_subset_tests() {
+        let mut x = 0x2545_f491u32;
+        for k in 0..400_000u32 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let m = if k < 1 << 16 {
+                ((k * 0x3ff) & W_LETTERS) | (k >> 6)
+            } else {
+                x & W_LETTERS
+            };
+            let want = SETS
+                .iter()
+                .enumerate()
+                .fold(0u32, |a, (b, &n)| a | (has(m, n) as u32) << b);
+            assert_eq!(keyword_sets(m), want, "{m:#x}");
+        }
+        for (k, &n) in SETS.iter().enumerate() {
+            assert_ne!(keyword_sets(n) & 1 << k, 0);
+            for bit in 0..26 {
+                let m = n & !(1 << bit);
+                let want = SETS
+                    .iter()
+                    .enumerate()
+                    .fold(0u32, |a, (b, &n)| a | (has(m, n) as u32) << b);
+                assert_eq!(keyword_sets(m), want);
+            }
+        }
+    }
+
+    #[test]
+    fn contains_ci_equals_window_compare() {
+        let hs: [&[u8]; 10] = [
+            b"",
+            b"t",
+            b"xTimeOut",
+            b"timeou",
+            b"TIMEOUTtimeout",
+            b"@`ti",
+            b"tImE",
+            b"java.net.SocketTimeoutException:",
+            b"\xc3tim\xd4",
+            b"OutOfMemoryError",
+        ];
+        let ns: [&[u8]; 6] = [b"t", b"timeout", b"tim", b"outofmemory", b"exception", b"@"];
+        for h in hs {
+            for n in ns {
+                let want =
+                    h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+                assert_eq!(contains_ci(h, n), want, "{h:?} {n:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn word_signature_in_equals_word_signature() {
+        let words = [
+            "",
+            "x",
+            "Exception",
+            "java.lang.NullPointerException:",
+            "TRACEBACK",
+            "fatal",
+            "Fatal:",
+            "segfault",
+            "Timeout",
+            "timeouts",
+            "OutOfMemory",
+            "outofmemoryerror",
+            "panic:",
+            "PANIC:",
+            "panic",
+            "xpanic:",
+            "mention",
+            "tiemout",
+            "exceptio",
+            "error",
+            "om",
+            "socket.timeout,",
+            "faTAL",
+            "segfaul",
+            "a.b.c",
+            "[panic:]",
+        ];
+        for w in words {
+            let m = letter_mask(w.as_bytes());
+            assert_eq!(
+                word_signature_in(w.as_bytes(), keyword_sets(m)),
+                word_signature(w.as_bytes(), m),
+                "{w}"
+            );
+        }
+        // Every word over a small alphabet holding the keywords' letters.
+        let alpha = b"aceilmnoptux:";
+        for len in 1..=4usize {
+            let mut idx = vec![0usize; len];
+            loop {
+                let w: Vec<u8> = idx.iter().map(|&i| alpha[i]).collect();
+                let m = letter_mask(&w);
+                assert_eq!(
+                    word_signature_in(&w, keyword_sets(m)),
+                    word_signature(&w, m)
+                );
+                let mut p = 0;
+                while p < len && idx[p] + 1 == alpha.len() {
+                    idx[p] = 0;
+                    p += 1;
+                }
+                if p == len {
+                    break;
+                }
+                idx[p] += 1;
+            }
+        }
+    }
+
     use crate::format::{parse_line, ParseConfig};
 
     fn approx(a: Option<f64>, b: f64) -> bool {

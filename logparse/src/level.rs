@@ -124,6 +124,9 @@ pub fn map_level_name(name: &str) -> Option<Severity> {
     if name.is_empty() || name.len() > 16 {
         return None;
     }
+    if name.len() <= 8 && name.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return letters_level(name.as_bytes());
+    }
     if name.bytes().all(|b| b.is_ascii_digit()) {
         let n: i64 = name.parse().ok()?;
         return Severity::from_pino(n).or_else(|| Severity::from_otel_number(n));
@@ -142,11 +145,91 @@ pub(crate) fn letters_level(word: &[u8]) -> Option<Severity> {
     if word.is_empty() || word.len() > 16 {
         return None;
     }
+    if word.len() <= 8 {
+        // Letters only, so `| 0x20` lowercases: the word as one number,
+        // matched against the names' numbers (no copy, no byte compares).
+        let mut k = 0u64;
+        for &c in word {
+            k = k << 8 | (c | 0x20) as u64;
+        }
+        return short_name_severity(k);
+    }
+    letters_level_by_copy(word)
+}
+
+/// [`letters_level`] by a lowercase copy and [`word_severity`] (any
+/// length; the general form, used for words of 9+ letters).
+fn letters_level_by_copy(word: &[u8]) -> Option<Severity> {
+    if word.is_empty() || word.len() > 16 {
+        return None;
+    }
     let mut buf = [0u8; 16];
     let lower = &mut buf[..word.len()];
     lower.copy_from_slice(word);
     lower.make_ascii_lowercase();
     word_severity(lower)
+}
+
+/// A lowercase word of up to 8 letters as one number, first byte highest
+/// (letters are never 0, so the number also tells the length).
+const fn name_key(s: &[u8]) -> u64 {
+    let mut k = 0u64;
+    let mut i = 0;
+    while i < s.len() {
+        k = k << 8 | s[i] as u64;
+        i += 1;
+    }
+    k
+}
+
+/// [`word_severity`] of the level names of up to 8 letters, given their
+/// [`name_key`] (the longer names are `information`, `informational`,
+/// `emergency`).
+fn short_name_severity(k: u64) -> Option<Severity> {
+    const TRACE: u64 = name_key(b"trace");
+    const FINEST: u64 = name_key(b"finest");
+    const FINER: u64 = name_key(b"finer");
+    const T: u64 = name_key(b"t");
+    const TRC: u64 = name_key(b"trc");
+    const V: u64 = name_key(b"v");
+    const DEBUG: u64 = name_key(b"debug");
+    const DBG: u64 = name_key(b"dbg");
+    const FINE: u64 = name_key(b"fine");
+    const VERBOSE: u64 = name_key(b"verbose");
+    const D: u64 = name_key(b"d");
+    const INFO: u64 = name_key(b"info");
+    const INF: u64 = name_key(b"inf");
+    const NOTICE: u64 = name_key(b"notice");
+    const I: u64 = name_key(b"i");
+    const N: u64 = name_key(b"n");
+    const WARN: u64 = name_key(b"warn");
+    const WARNING: u64 = name_key(b"warning");
+    const WRN: u64 = name_key(b"wrn");
+    const W: u64 = name_key(b"w");
+    const ERROR: u64 = name_key(b"error");
+    const ERR: u64 = name_key(b"err");
+    const EROR: u64 = name_key(b"eror");
+    const SEVERE: u64 = name_key(b"severe");
+    const E: u64 = name_key(b"e");
+    const FATAL: u64 = name_key(b"fatal");
+    const CRITICAL: u64 = name_key(b"critical");
+    const CRIT: u64 = name_key(b"crit");
+    const ALERT: u64 = name_key(b"alert");
+    const EMERG: u64 = name_key(b"emerg");
+    const PANIC: u64 = name_key(b"panic");
+    const DPANIC: u64 = name_key(b"dpanic");
+    const F: u64 = name_key(b"f");
+    const A: u64 = name_key(b"a");
+    const C: u64 = name_key(b"c");
+    Some(match k {
+        TRACE | FINEST | FINER | T | TRC | V => Severity::Trace,
+        DEBUG | DBG | FINE | VERBOSE | D => Severity::Debug,
+        INFO | INF | NOTICE | I | N => Severity::Info,
+        WARN | WARNING | WRN | W => Severity::Warn,
+        ERROR | ERR | EROR | SEVERE | E => Severity::Error,
+        FATAL | CRITICAL | CRIT | ALERT | EMERG | PANIC | DPANIC | F | A | C => Severity::Fatal,
+        _ => return None,
+    })
 }
 
 /// Severity of a lowercase word, if it is a level name.
@@ -287,11 +370,8 @@ pub fn detect_level(line: &str) -> Option<Severity> {
         if !bracketed && next != b':' && prev == b' ' && !is_level_value_context(b, start) {
             continue;
         }
-        let mut buf = [0u8; 9];
-        let lower = &mut buf[..w.len()];
-        lower.copy_from_slice(w);
-        lower.make_ascii_lowercase();
-        let Some(s) = word_severity(lower) else {
+        // `w` is 2..=9 ASCII letters: `word_severity` of its lowercase form.
+        let Some(s) = letters_level(w) else {
             continue;
         };
         if bracketed || is_level_value_context(b, start) {
@@ -531,7 +611,55 @@ mod tests {
             }
         }
         for w in words {
-            assert_eq!(letters_level(w.as_bytes()), map_level_name(&w), "{w}");
+            let want = letters_level_by_copy(w.as_bytes());
+            assert_eq!(letters_level(w.as_bytes()), want, "{w}");
+            if !w.is_empty() {
+                assert_eq!(map_level_name(&w), want, "{w}");
+                assert_eq!(map_level_name(&format!(" {w}\t")), want, "{w}");
+            }
+        }
+    }
+
+    #[test]
+    fn name_keys_equal_word_severity() {
+        // Every level name of up to 8 letters and every word of up to 4
+        // letters over the names' letters, in both cases, plus a sample of
+        // 5..=8-letter words.
+        let alpha = b"acdefgilnorstvwpbC";
+        let mut words: Vec<Vec<u8>> = Vec::new();
+        for len in 1..=4u32 {
+            for mut k in 0..alpha.len().pow(len) {
+                let mut w = Vec::new();
+                for _ in 0..len {
+                    w.push(alpha[k % alpha.len()]);
+                    k /= alpha.len();
+                }
+                words.push(w);
+            }
+        }
+        let mut x = 0x1234_5678u32;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let len = 5 + (x % 4) as usize;
+            let w: Vec<u8> = (0..len)
+                .map(|j| alpha[((x >> (j * 3)) as usize + j) % alpha.len()])
+                .collect();
+            words.push(w);
+        }
+        for name in [
+            "trace", "finest", "finer", "debug", "verbose", "notice", "warning", "severe",
+            "critical", "alert", "emerg", "panic", "dpanic", "warn", "info", "error",
+        ] {
+            words.push(name.as_bytes().to_vec());
+            words.push(name.to_ascii_uppercase().into_bytes());
+            let mut cap = name.as_bytes().to_vec();
+            cap[0] = cap[0].to_ascii_uppercase();
+            words.push(cap);
+        }
+        for w in words {
+            assert_eq!(letters_level(&w), letters_level_by_copy(&w), "{w:?}");
         }
     }
 

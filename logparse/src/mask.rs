@@ -415,13 +415,10 @@ pub fn mask_tokens(msg: &str, max_tokens: usize, out: &mut Vec<MaskedToken>) {
 /// returned `true` for `msg`).
 pub(crate) fn mask_words(msg: &str, words: &[Word], max_tokens: usize, out: &mut Vec<MaskedToken>) {
     let spans = words.iter().map(|w| {
-        let hint = if w.bits & (W_LETTERS | W_NOTNUM | W_DIGIT) == W_DIGIT {
-            HINT_NUMBER
-        } else if w.bits & W_VAR != 0 {
-            HINT_MAYBE
-        } else {
-            HINT_LITERAL
-        };
+        // Without branches: a digit sets W_VAR too, so a number is
+        // HINT_MAYBE + 1 = HINT_NUMBER.
+        let hint = (w.bits & W_VAR != 0) as u8
+            + (w.bits & (W_LETTERS | W_NOTNUM | W_DIGIT) == W_DIGIT) as u8;
         (w.start as usize, w.end as usize, hint)
     });
     mask_spans(msg, msg.len(), spans, max_tokens, out);
@@ -435,6 +432,8 @@ const HINT_MAYBE: u8 = 1;
 /// Span hint: only digits and `.,:_-/`, at least one digit: a numeric
 /// variable without lead punctuation (see [`numeric_word`]).
 const HINT_NUMBER: u8 = 2;
+// `mask_words` adds the two flags.
+const _: () = assert!(HINT_LITERAL == 0 && HINT_MAYBE == 1 && HINT_NUMBER == 2);
 
 /// The tokenizer of [`mask_tokens`]: (start, end, [`HINT_MAYBE`] if it holds
 /// a byte that could make the token a variable: digit, `/`, `:`, `@`, else

@@ -46,6 +46,20 @@ pub fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// [`days_from_civil`] for a year in `0..=9999` and a month in `1..=12`
+/// (what [`to_epoch_ms`] accepts): unsigned arithmetic, the year moved up
+/// by one 400-year era so that January / February of year 0 stay
+/// non-negative (no floor divisions).
+#[inline]
+fn days_from_civil_in_range(y: u32, m: u32, d: u32) -> i64 {
+    let y = y + 400 - (m <= 2) as u32;
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era as i64 - 1) * 146_097 + doe as i64 - 719_468
+}
+
 /// (year, month, day) of a day count since 1970-01-01.
 pub fn civil_from_days(z: i64) -> (i32, u32, u32) {
     let z = z + 719_468;
@@ -81,7 +95,7 @@ pub fn to_epoch_ms(
     {
         return None;
     }
-    let days = days_from_civil(year, month, day);
+    let days = days_from_civil_in_range(year as u32, month, day);
     Some(((days * 24 + h as i64) * 60 + mi as i64) * 60_000 + s as i64 * 1000 + ms as i64)
 }
 
@@ -194,7 +208,27 @@ impl<'a> Cur<'a> {
             _ => 0,
         }
     }
+    /// `HH:MM:SS`, read as one 8-byte block (the same result as
+    /// `num(2)`, `eat(b':')`, ... in turn; on `None` the caller gives up, so
+    /// the cursor does not matter then).
     fn hms(&mut self) -> Option<(u32, u32, u32)> {
+        let d: &[u8; 8] = self.b.get(self.i..self.i + 8)?.try_into().ok()?;
+        let v = |k: usize| d[k].wrapping_sub(b'0') as u32;
+        let digits = [v(0), v(1), v(3), v(4), v(6), v(7)];
+        if d[2] != b':' || d[5] != b':' || digits.iter().any(|&x| x > 9) {
+            return None;
+        }
+        self.i += 8;
+        Some((
+            digits[0] * 10 + digits[1],
+            digits[2] * 10 + digits[3],
+            digits[4] * 10 + digits[5],
+        ))
+    }
+
+    /// The field-by-field form of [`Cur::hms`], to test it against.
+    #[cfg(test)]
+    fn hms_by_fields(&mut self) -> Option<(u32, u32, u32)> {
         let h = self.num(2)?;
         self.eat(b':')?;
         let m = self.num(2)?;
@@ -492,6 +526,57 @@ pub fn parse_epoch(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_in_range_equal_days_from_civil() {
+        for y in 0..=9999u32 {
+            for m in 1..=12u32 {
+                for d in [1, 2, 15, 28, 29, 30, 31] {
+                    assert_eq!(
+                        days_from_civil_in_range(y, m, d),
+                        days_from_civil(y as i32, m, d),
+                        "{y}-{m}-{d}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hms_block_equals_fields() {
+        // Every 8-byte window over a small alphabet at the positions that
+        // matter, plus short inputs.
+        let alpha = b"09:a /";
+        let mut cases: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"1".to_vec(),
+            b"12:34:5".to_vec(),
+            b"12:34:56".to_vec(),
+            b"12:34:56.789".to_vec(),
+            b"99:99:99".to_vec(),
+            b"1:34:56x".to_vec(),
+            b"\xff2:34:56".to_vec(),
+        ];
+        for a in alpha {
+            for b in alpha {
+                for c in alpha {
+                    cases.push(vec![b'1', *a, b':', b'3', *b, *c, b'5', b'6', b' ']);
+                    cases.push(vec![*a, b'2', *b, b'3', b'4', b':', *c, b'6']);
+                }
+            }
+        }
+        for case in &cases {
+            for start in 0..=case.len().min(2) {
+                let mut x = Cur { b: case, i: start };
+                let mut y = Cur { b: case, i: start };
+                let (rx, ry) = (x.hms(), y.hms_by_fields());
+                assert_eq!(rx, ry, "{case:?}");
+                if rx.is_some() {
+                    assert_eq!(x.i, y.i);
+                }
+            }
+        }
+    }
 
     const CFG: TimeConfig = TimeConfig {
         reference_year: 2024,

@@ -119,7 +119,10 @@ static LOGGER: [u8; 256] = {
 /// `program - ` or `program arg - ` right after the timestamp (Proxifier's
 /// `chrome.exe *64 - `, Python's `%(asctime)s %(name)s - %(levelname)s`):
 /// returns (program, index after the dash).
-fn program_dash(line: &str, i: usize) -> Option<(&str, usize)> {
+///
+/// `first` receives the first token's (start, end, [`header_level`]) when the
+/// level was looked up, for [`header`] to reuse.
+fn program_dash<'a>(line: &'a str, i: usize, first: &mut KnownToken) -> Option<(&'a str, usize)> {
     let b = line.as_bytes();
     let s = skip_ws(b, i);
     let mut end = s;
@@ -134,7 +137,13 @@ fn program_dash(line: &str, i: usize) -> Option<(&str, usize)> {
             break;
         }
         if tok.len() > 40
-            || header_level(tok).is_some()
+            || {
+                let level = header_level(tok);
+                if k == 0 {
+                    *first = Some((t0, t1, level));
+                }
+                level.is_some()
+            }
             || (k == 0 && !tok.bytes().any(|c| c.is_ascii_alphabetic()))
             || tok
                 .bytes()
@@ -150,6 +159,9 @@ fn program_dash(line: &str, i: usize) -> Option<(&str, usize)> {
     }
     Some((&line[s..end], d + 1))
 }
+
+/// A header token already looked at: (start, end, its [`header_level`]).
+type KnownToken = Option<(usize, usize, Option<Severity>)>;
 
 /// End of the token starting at `i`: a bracket group is matched as a whole
 /// (nested brackets allowed, spaces inside allowed).
@@ -207,7 +219,18 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 }
 
 /// Read the header after the timestamp; return where the message starts.
-fn header<'a>(line: &'a str, mut i: usize, have_ts: bool, ev: &mut ParsedEvent<'a>) -> usize {
+fn header<'a>(line: &'a str, i: usize, have_ts: bool, ev: &mut ParsedEvent<'a>) -> usize {
+    header_impl::<true>(line, i, have_ts, ev)
+}
+
+/// [`header`]; with `REUSE = false` every token's end and level are looked
+/// up again (the general form, to test the reuse against).
+fn header_impl<'a, const REUSE: bool>(
+    line: &'a str,
+    mut i: usize,
+    have_ts: bool,
+    ev: &mut ParsedEvent<'a>,
+) -> usize {
     let b = line.as_bytes();
     // Pipe layout: ts|component|pid|message
     if have_ts && b.get(i) == Some(&b'|') {
@@ -231,8 +254,9 @@ fn header<'a>(line: &'a str, mut i: usize, have_ts: bool, ev: &mut ParsedEvent<'
         return i;
     }
     let mut msg_start = i;
+    let mut known: KnownToken = None;
     if have_ts {
-        if let Some((prog, after)) = program_dash(line, i) {
+        if let Some((prog, after)) = program_dash(line, i, &mut known) {
             ev.fields.push(Field::new("program", prog));
             msg_start = after;
         }
@@ -244,14 +268,28 @@ fn header<'a>(line: &'a str, mut i: usize, have_ts: bool, ev: &mut ParsedEvent<'
         if s >= b.len() {
             return s;
         }
-        let e = token_end(b, s);
+        // A token already looked at (by `program_dash` or the pid check
+        // below): reuse its end and level.
+        let seen = if REUSE {
+            known.filter(|&(start, _, _)| start == s)
+        } else {
+            None
+        };
+        let e = match seen {
+            Some((_, end, _)) => end,
+            None => token_end(b, s),
+        };
         let tok = &line[s..e];
         if matches!(tok, "-" | "|" | ":" | "--") {
             msg_start = e;
             continue;
         }
         if !level_seen {
-            if let Some(sev) = header_level(tok) {
+            let level = match seen {
+                Some((_, _, level)) => level,
+                None => header_level(tok),
+            };
+            if let Some(sev) = level {
                 ev.severity = Some(sev);
                 level_seen = true;
                 if let Some(pid) = pending_pid.take() {
@@ -268,7 +306,13 @@ fn header<'a>(line: &'a str, mut i: usize, have_ts: bool, ev: &mut ParsedEvent<'
             {
                 // A number is a pid only if a level token follows it.
                 let s2 = skip_ws(b, e);
-                if s2 < b.len() && header_level(&line[s2..token_end(b, s2)]).is_some() {
+                if s2 < b.len() && {
+                    let e2 = token_end(b, s2);
+                    let level = header_level(&line[s2..e2]);
+                    // The next round starts at this token: reuse.
+                    known = Some((s2, e2, level));
+                    level.is_some()
+                } {
                     pending_pid = Some(tok);
                     msg_start = e;
                     continue;
@@ -351,6 +395,66 @@ fn glog<'a>(line: &'a str, i: usize, cfg: &ParseConfig, ev: &mut ParsedEvent<'a>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_reuse_equals_lookups() {
+        let heads = [
+            "INFO",
+            "[INFO]",
+            "WARN:",
+            "warn:",
+            "-",
+            "--",
+            "|",
+            ":",
+            "123",
+            "4567890123",
+            "[main]",
+            "[IPC Server handler 5]",
+            "org.apache.Foo$Bar:",
+            "app",
+            "app.exe",
+            "chrome.exe *64",
+            "x",
+            "",
+            "  ",
+            "[error]",
+            "<warn>",
+            "Debug:",
+            "12 INFO",
+        ];
+        let mut lines = vec![
+            "081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1".to_string(),
+            "2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.mapred.MRAppMaster: x"
+                .to_string(),
+            "2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:Q@1] - y"
+                .to_string(),
+            "[10.30 16:49:06] chrome.exe - proxy.cse.cuhk.edu.hk:5070 open".to_string(),
+            "20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579".to_string(),
+        ];
+        for a in heads {
+            for b in heads {
+                for c in ["-", "msg", "ERROR x", "- text"] {
+                    lines.push(format!("2024-01-02 03:04:05 {a} {b} {c}"));
+                    lines.push(format!("{a} {b} {c}"));
+                }
+            }
+        }
+        let cfg = ParseConfig::default();
+        for line in &lines {
+            let mut i = 0;
+            let mut have_ts = false;
+            if let Some((_, used)) = timestamp::parse_prefix(line, &cfg.time) {
+                i = used;
+                have_ts = true;
+            }
+            let mut x = ParsedEvent::new(Format::Plain, line);
+            let mut y = ParsedEvent::new(Format::Plain, line);
+            let rx = header_impl::<true>(line, i, have_ts, &mut x);
+            let ry = header_impl::<false>(line, i, have_ts, &mut y);
+            assert_eq!((rx, &x), (ry, &y), "{line}");
+        }
+    }
 
     #[test]
     fn find2_and_token_end_equal_byte_loops() {
