@@ -109,8 +109,21 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                     self.processor.forget(p);
                     progress.remove(p);
                 }
+                // Records of revoked partitions may predate the revoke: drop them. A partition
+                // assigned again is re-read from its resume point below, as the dropped
+                // records may also have been fetched under the new assignment.
+                let mut dropped: Vec<PartitionId> = vec![];
                 if let Some(b) = batch.as_mut() {
-                    b.retain(|m| !r.revoked.contains(&m.partition_id()));
+                    b.retain(|m| {
+                        let p = m.partition_id();
+                        if !r.revoked.contains(&p) {
+                            return true;
+                        }
+                        if !dropped.contains(&p) {
+                            dropped.push(p);
+                        }
+                        false
+                    });
                 }
                 for a in r.assigned {
                     let mut pp = PartitionProgress {
@@ -144,6 +157,11 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                         pp.replay_until = c.done;
                         if let Some(state) = &c.state {
                             self.processor.restore(&p, state);
+                        }
+                    }
+                    if let (true, Some(from)) = (dropped.contains(&p), pp.resume_from) {
+                        if let Err(e) = self.source.reread(&p, from).await {
+                            tracing::warn!(stage, error = %e, "re-reading a partition assigned again failed");
                         }
                     }
                     progress.insert(p, pp);

@@ -277,10 +277,10 @@ impl KafkaSource {
     }
 
     /// Passes a record through the partition's rewind, if one is under way.
-    fn admit(&mut self, m: &InMessage) -> bool {
+    async fn admit(&mut self, m: &InMessage) -> anyhow::Result<bool> {
         let p = m.partition_id();
         let Some(rewind) = self.rewinds.get_mut(&p) else {
-            return true;
+            return Ok(true);
         };
         match rewind.observe(m.offset) {
             Verdict::Deliver => {
@@ -290,9 +290,18 @@ impl KafkaSource {
                     "re-read reached the committed offset"
                 );
                 self.rewinds.remove(&p);
-                true
+                Ok(true)
             }
-            Verdict::Drop => false,
+            Verdict::Drop => Ok(false),
+            Verdict::SeekToBeginning => {
+                tracing::warn!(
+                    partition = %format!("{}/{}", p.topic, p.partition),
+                    answered = m.offset,
+                    "broker answered a seek past its offset; re-reading from the beginning"
+                );
+                self.seek(&p, Offset::Beginning).await?;
+                Ok(false)
+            }
         }
     }
 
@@ -354,7 +363,7 @@ impl Source for KafkaSource {
                     if batch.is_empty() {
                         wait_until = Instant::now() + linger;
                     }
-                    if self.admit(&m) {
+                    if self.admit(&m).await? {
                         batch.push(m);
                     }
                 }
@@ -487,6 +496,31 @@ impl Source for KafkaSource {
         let rewind = match skipped_to {
             Some(_) => ResumeRewind::start(offset),
             None => ResumeRewind::start_silent(offset),
+        };
+        self.rewinds.insert(partition.clone(), rewind);
+        Ok(())
+    }
+
+    async fn reread(&mut self, partition: &PartitionId, offset: i64) -> anyhow::Result<()> {
+        let consumer = self.consumer.clone();
+        let (topic, part) = (self.physical(&partition.topic), partition.partition);
+        let (low, _) = tokio::task::spawn_blocking(move || {
+            consumer.fetch_watermarks(&topic, part, Duration::from_secs(10))
+        })
+        .await??;
+        tracing::info!(
+            partition = %format!("{}/{}", partition.topic, partition.partition),
+            offset,
+            low,
+            "partition assigned again with records dropped from the revoked batch; re-reading"
+        );
+        let rewind = if low < offset {
+            self.seek(partition, Offset::Offset(offset)).await?;
+            ResumeRewind::start_direct(offset)
+        } else {
+            // At or before the log start: read what is left from the beginning.
+            self.seek(partition, Offset::Beginning).await?;
+            ResumeRewind::start(offset.max(low))
         };
         self.rewinds.insert(partition.clone(), rewind);
         Ok(())

@@ -13,6 +13,11 @@
 //! When the skipped batch was the partition's last, nothing arrives at all: the driver
 //! notices the silence (records exist at or past the committed offset, none came) and
 //! rewinds the same way.
+//!
+//! A partition revoked and assigned again within one poll loses the records of it that the
+//! polled batch holds (they may predate the revoke, so the driver drops them); it is re-read
+//! from its resume point with a direct seek there (`start_direct`): Kafka serves that
+//! record first, and only a broker that skips ahead (tansu) falls back to the beginning.
 
 /// What to do with one record of a partition that is being rewound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +27,9 @@ pub enum Verdict {
     /// Below the target (already handled before the restart), or left over from the fetch
     /// that skipped ahead.
     Drop,
+    /// A direct seek to the target was answered past it: drop this record, seek to the
+    /// partition's beginning; the rewind continues as [`ResumeRewind::start`].
+    SeekToBeginning,
 }
 
 /// Rewind state of one partition.
@@ -32,6 +40,8 @@ pub struct ResumeRewind {
     reread_started: bool,
     /// Deliver nothing before the re-read has started, not even the target itself.
     strict: bool,
+    /// The source sought to the target itself (not to the beginning).
+    direct: bool,
 }
 
 impl ResumeRewind {
@@ -43,6 +53,17 @@ impl ResumeRewind {
             target,
             reread_started: false,
             strict: false,
+            direct: false,
+        }
+    }
+
+    /// Starts a rewind after the caller sought to `target` itself. The target arriving first
+    /// ends it; anything past it means the broker skipped again, and the caller must seek to
+    /// the beginning (see [`Verdict::SeekToBeginning`]).
+    pub fn start_direct(target: i64) -> Self {
+        Self {
+            direct: true,
+            ..Self::start(target)
         }
     }
 
@@ -60,6 +81,12 @@ impl ResumeRewind {
     /// Judges the next record read from the partition. Once it returns `Deliver` the rewind
     /// is finished and later records pass through untouched.
     pub fn observe(&mut self, offset: i64) -> Verdict {
+        if self.direct {
+            self.direct = false;
+            if offset > self.target {
+                return Verdict::SeekToBeginning;
+            }
+        }
         if offset < self.target {
             self.reread_started = true;
             Verdict::Drop
@@ -108,6 +135,23 @@ mod tests {
         assert_eq!(r.observe(0), Verdict::Drop);
         assert_eq!(r.observe(7058), Verdict::Drop);
         assert_eq!(r.observe(7059), Verdict::Deliver);
+    }
+
+    #[test]
+    fn a_direct_seek_answered_with_the_target_delivers_it() {
+        let mut r = ResumeRewind::start_direct(40);
+        assert_eq!(r.observe(40), Verdict::Deliver);
+    }
+
+    #[test]
+    fn a_direct_seek_answered_past_the_target_falls_back_to_the_beginning() {
+        let mut r = ResumeRewind::start_direct(40);
+        assert_eq!(r.observe(57), Verdict::SeekToBeginning);
+        // Still queued from the skipping fetch, then the re-read from the beginning.
+        assert_eq!(r.observe(58), Verdict::Drop);
+        assert_eq!(r.observe(0), Verdict::Drop);
+        assert_eq!(r.observe(39), Verdict::Drop);
+        assert_eq!(r.observe(40), Verdict::Deliver);
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct ScriptedSource {
     pub group: Option<String>,
     /// Every `rewind(partition, offset, skipped_to)` the driver asked for.
     pub rewinds: Arc<Mutex<Vec<RewindRequest>>>,
+    /// Every `reread(partition, offset)` the driver asked for.
+    pub rereads: Arc<Mutex<Vec<(PartitionId, i64)>>>,
 }
 
 impl ScriptedSource {
@@ -37,6 +39,7 @@ impl ScriptedSource {
             commits: Arc::default(),
             group: None,
             rewinds: Arc::default(),
+            rereads: Arc::default(),
         }
     }
 
@@ -78,6 +81,14 @@ impl Source for ScriptedSource {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push((partition.clone(), offset, skipped_to));
+        Ok(())
+    }
+
+    async fn reread(&mut self, partition: &PartitionId, offset: i64) -> anyhow::Result<()> {
+        self.rereads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((partition.clone(), offset));
         Ok(())
     }
 

@@ -109,6 +109,18 @@ pub trait Source: Send {
         async { Ok(()) }
     }
 
+    /// Called for a partition revoked and assigned again within one poll when the polled batch
+    /// held records of it (dropped, as they may predate the revoke): read it again from
+    /// `offset`, its committed offset or log start. Without this, records fetched under the
+    /// new assignment and dropped would be skipped for good.
+    fn reread(
+        &mut self,
+        _partition: &PartitionId,
+        _offset: i64,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        async { Ok(()) }
+    }
+
     /// The offset the next record appended to `partition` will get (the high watermark), if
     /// the transport knows it.
     fn end_offset(

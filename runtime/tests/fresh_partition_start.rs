@@ -34,6 +34,22 @@ impl Processor for Ignore {
     fn process(&mut self, _msg: &InMessage, _input: (), _now_ms: i64, _out: &mut Outputs) {}
 }
 
+/// Runs the driver over `source` to the end of its batches.
+async fn run(source: ScriptedSource) {
+    let driver = Driver {
+        processor: Ignore,
+        source,
+        sink: CapturingSink::default(),
+        warehouse: None,
+        deliverer: NoDelivery,
+        metrics: Metrics::new(),
+        pipeline: PipelineConfig::default(),
+        write_retry_for: Duration::from_secs(1),
+        shutdown: CancellationToken::new(),
+    };
+    driver.run().await.unwrap();
+}
+
 /// The partition's records `first..5`, after an assignment without a committed offset.
 async fn rewinds_when_reading_from(first: i64, log_start: Option<i64>) -> Vec<(i64, Option<i64>)> {
     let partition = PartitionId {
@@ -59,18 +75,7 @@ async fn rewinds_when_reading_from(first: i64, log_start: Option<i64>) -> Vec<(i
         }],
     });
     let rewinds = source.rewinds.clone();
-    let driver = Driver {
-        processor: Ignore,
-        source,
-        sink: CapturingSink::default(),
-        warehouse: None,
-        deliverer: NoDelivery,
-        metrics: Metrics::new(),
-        pipeline: PipelineConfig::default(),
-        write_retry_for: Duration::from_secs(1),
-        shutdown: CancellationToken::new(),
-    };
-    driver.run().await.unwrap();
+    run(source).await;
     let got = rewinds.lock().unwrap().clone();
     got.into_iter()
         .map(|(p, offset, skipped_to)| {
@@ -91,4 +96,54 @@ async fn a_fresh_partition_whose_first_records_were_skipped_is_reread() {
     assert!(rewinds_when_reading_from(0, Some(0)).await.is_empty());
     // A source that does not know its log start (or reads from the end) is left alone.
     assert!(rewinds_when_reading_from(3, None).await.is_empty());
+}
+
+/// The polled batch holds records 0..5 of partition 2, which the rebalance taken after the
+/// poll revoked and assigned again (committed at `committed`, log start 0): the records are
+/// dropped (they may predate the revoke) and the partition is re-read from its resume point.
+async fn rereads_after_reassignment(committed: Option<i64>, revoke_also: bool) -> Vec<(i32, i64)> {
+    let partition = |n| PartitionId {
+        topic: "in".into(),
+        partition: n,
+    };
+    let messages: Vec<InMessage> = (0..5)
+        .map(|offset| InMessage {
+            topic: "in".into(),
+            partition: 2,
+            offset,
+            key: None,
+            payload: vec![],
+            timestamp_ms: None,
+        })
+        .collect();
+    let mut source = ScriptedSource::new(&messages, 10);
+    source.assignment = Some(Rebalance {
+        revoked: if revoke_also {
+            vec![partition(2), partition(3)]
+        } else {
+            vec![partition(3)]
+        },
+        assigned: vec![Assigned {
+            committed_offset: committed,
+            log_start: committed.is_none().then_some(0),
+            ..Assigned::fresh(partition(2))
+        }],
+    });
+    let rereads = source.rereads.clone();
+    run(source).await;
+    let got = rereads.lock().unwrap().clone();
+    got.into_iter().map(|(p, o)| (p.partition, o)).collect()
+}
+
+#[tokio::test]
+async fn a_partition_assigned_again_with_dropped_records_is_reread() {
+    // Seen on tansu: the records dropped with the revoked partition had been fetched under
+    // the new assignment, and nothing else came to reveal the gap.
+    assert_eq!(rereads_after_reassignment(None, true).await, vec![(2, 0)]);
+    assert_eq!(
+        rereads_after_reassignment(Some(3), true).await,
+        vec![(2, 3)]
+    );
+    // Not revoked, nothing dropped: the batch is handled as it is.
+    assert!(rereads_after_reassignment(None, false).await.is_empty());
 }
