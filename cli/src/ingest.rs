@@ -72,7 +72,7 @@ where
     let parsed = parse_body(BodyFormat::Text, chunk, &defaults).map_err(anyhow::Error::msg)?;
     chunk.clear();
     let mut records = log_records(&parsed.records);
-    records.extend(rejected_records(project, &parsed.rejected));
+    records.extend(rejected_records(project, &parsed.rejected, None));
     send(records).await?;
     Ok((parsed.records.len() as u64, parsed.rejected.len() as u64))
 }

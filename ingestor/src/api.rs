@@ -85,8 +85,14 @@ pub fn log_records(logs: &[RawLog]) -> Vec<OutRecord> {
         .collect()
 }
 
-/// Dead-letter records for lines rejected at the HTTP edge.
-pub fn rejected_records(project: &str, rejected: &[Rejected]) -> Vec<OutRecord> {
+/// Dead-letter records for lines rejected at the HTTP edge. The dead letter's `key` is the
+/// request's `Idempotency-Key`, if it sent one, and `offset` the line number: a retried request
+/// produces its rejects again, and readers of `logs.raw.dlq` count (`key`, `offset`) once.
+pub fn rejected_records(
+    project: &str,
+    rejected: &[Rejected],
+    idempotency_key: Option<&str>,
+) -> Vec<OutRecord> {
     rejected
         .iter()
         .map(|r| OutRecord {
@@ -99,7 +105,7 @@ pub fn rejected_records(project: &str, rejected: &[Rejected]) -> Vec<OutRecord> 
                 stage: "ingestor".into(),
                 reason: r.reason.clone(),
                 rejected_at_ms: now_ms(),
-                key: None,
+                key: idempotency_key.map(|k| k.as_bytes().to_vec()),
                 payload: r.bytes.clone(),
             }
             .encode(),
@@ -239,7 +245,11 @@ async fn deliver<S: Sink>(
         crate::idempotency::tag(&mut parsed.records, key);
     }
     let mut records = log_records(&parsed.records);
-    records.extend(rejected_records(project, &parsed.rejected));
+    records.extend(rejected_records(
+        project,
+        &parsed.rejected,
+        idempotency_key.as_deref(),
+    ));
     if let Err(e) = state.sink.send(records).await {
         tracing::error!(error = %e, "producing to logs.raw failed");
         return Err(ApiError::new(

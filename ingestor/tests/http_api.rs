@@ -635,11 +635,22 @@ async fn idempotency_keys_tag_every_line_and_bad_ones_are_400() {
         .collect();
     let once: Vec<(String, i64)> = (0..3).map(|seq| ("req-42".to_string(), seq)).collect();
     assert_eq!(ids, [once.clone(), once].concat());
+    // The rejected line (invalid UTF-8, line 3) is dead-lettered by both attempts under the
+    // same (key, line), so DLQ readers can count it once.
+    let rejects = |dead: Vec<DeadLetter>| -> Vec<(Option<Vec<u8>>, i64)> {
+        dead.into_iter().map(|d| (d.key, d.offset)).collect()
+    };
+    let once_rejected = (Some(b"req-42".to_vec()), 3);
+    assert_eq!(
+        rejects(sink.dead()),
+        vec![once_rejected.clone(), once_rejected]
+    );
 
     // Without the header nothing is tagged.
     let (status, _, _) = call(&app, send(None)).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert!(sink.logs()[6..].iter().all(|l| l.ingest_id.is_none()));
+    assert_eq!(rejects(sink.dead())[2..], [(None, 3)]);
 
     for bad in [&b""[..], b"\"unterminated", b"back\\slash"] {
         let produced = sink.logs().len();

@@ -195,7 +195,9 @@ pub struct DeadLetter {
     pub reason: String,
     /// When it was rejected.
     pub rejected_at_ms: i64,
-    /// The original key bytes.
+    /// The original key bytes; for lines rejected by the ingestor's HTTP API (`source_topic`
+    /// `http`, `offset` = line number), the request's `Idempotency-Key`, so the rejects of a
+    /// retried request can be counted once.
     // `serde_avro_bytes*` make serde emit bytes (Avro `bytes`) instead of a sequence of ints;
     // JSON output is unchanged (an array of numbers).
     #[serde(with = "apache_avro::serde_avro_bytes_opt", default)]
