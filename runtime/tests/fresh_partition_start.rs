@@ -34,6 +34,20 @@ impl Processor for Ignore {
     fn process(&mut self, _msg: &InMessage, _input: (), _now_ms: i64, _out: &mut Outputs) {}
 }
 
+/// Empty records of partition 2 of `in` at `offsets`.
+fn records_of_partition_2(offsets: std::ops::Range<i64>) -> Vec<InMessage> {
+    offsets
+        .map(|offset| InMessage {
+            topic: "in".into(),
+            partition: 2,
+            offset,
+            key: None,
+            payload: vec![],
+            timestamp_ms: None,
+        })
+        .collect()
+}
+
 /// Runs the driver over `source` to the end of its batches.
 async fn run(source: ScriptedSource) {
     let driver = Driver {
@@ -56,17 +70,7 @@ async fn rewinds_when_reading_from(first: i64, log_start: Option<i64>) -> Vec<(i
         topic: "in".into(),
         partition: 2,
     };
-    let messages: Vec<InMessage> = (first..5)
-        .map(|offset| InMessage {
-            topic: "in".into(),
-            partition: 2,
-            offset,
-            key: None,
-            payload: vec![],
-            timestamp_ms: None,
-        })
-        .collect();
-    let mut source = ScriptedSource::new(&messages, 10);
+    let mut source = ScriptedSource::new(&records_of_partition_2(first..5), 10);
     source.assignment = Some(Rebalance {
         revoked: vec![],
         assigned: vec![Assigned {
@@ -106,17 +110,7 @@ async fn rereads_after_reassignment(committed: Option<i64>, revoke_also: bool) -
         topic: "in".into(),
         partition: n,
     };
-    let messages: Vec<InMessage> = (0..5)
-        .map(|offset| InMessage {
-            topic: "in".into(),
-            partition: 2,
-            offset,
-            key: None,
-            payload: vec![],
-            timestamp_ms: None,
-        })
-        .collect();
-    let mut source = ScriptedSource::new(&messages, 10);
+    let mut source = ScriptedSource::new(&records_of_partition_2(0..5), 10);
     source.assignment = Some(Rebalance {
         revoked: if revoke_also {
             vec![partition(2), partition(3)]
