@@ -375,13 +375,12 @@ impl TemplateMiner {
         }
     }
 
-    /// Find the leaf for the prepared message, if the path exists.
-    fn search_leaf(&self) -> Option<u64> {
+    /// Find the leaf for the prepared message, if the path exists. (The
+    /// node itself, so the leaf is not looked up a second time.)
+    fn search_leaf(&self) -> Option<&Node> {
         let n = self.hashes.len();
         let mut key = mix(ROOT, n as u64);
-        if !self.nodes.contains_key(&key) {
-            return None;
-        }
+        let mut node = self.nodes.get(&key)?;
         for i in 0..self.layers.min(n) {
             let tok = if self.is_var[i] {
                 self.wild
@@ -389,23 +388,25 @@ impl TemplateMiner {
                 self.hashes[i]
             };
             let child = mix(key, tok);
-            if self.nodes.contains_key(&child) {
+            if let Some(c) = self.nodes.get(&child) {
                 key = child;
+                node = c;
             } else {
-                let w = mix(key, self.wild);
-                if tok != self.wild && self.nodes.contains_key(&w) {
-                    key = w;
-                } else {
+                // A wildcard token whose child is missing has no fallback.
+                if tok == self.wild {
                     return None;
                 }
+                let w = mix(key, self.wild);
+                node = self.nodes.get(&w)?;
+                key = w;
             }
         }
-        Some(key)
+        Some(node)
     }
 
-    /// Best cluster of `leaf` for the prepared message: (slot, similarity).
-    fn best_in_leaf(&self, leaf: u64) -> Option<(u32, f64)> {
-        let node = self.nodes.get(&leaf)?;
+    /// Best cluster of the leaf `node` for the prepared message: (slot,
+    /// similarity).
+    fn best_in_leaf(&self, node: &Node) -> Option<(u32, f64)> {
         let n = self.hashes.len();
         let mut best: Option<(u32, f64, usize)> = None;
         for &slot in &node.clusters {

@@ -116,7 +116,9 @@ fn field_features(ev: &ParsedEvent<'_>) -> Features {
         ..Features::default()
     };
     for field in &ev.fields {
-        apply_field(&mut f, &field.key, &field.value);
+        if !is_header_key(&field.key) {
+            apply_field_rules(&mut f, &field.key, &field.value);
+        }
     }
     f
 }
@@ -145,6 +147,24 @@ fn contains(h: &[u8], n: &[u8]) -> bool {
 /// Fold one structured key/value (e.g. a JSON field the producer sent apart from the line)
 /// into `f`, by the key rules above.
 pub fn apply_field(f: &mut Features, key: &str, value: &str) {
+    if !is_header_key(key) {
+        apply_field_rules(f, key, value);
+    }
+}
+
+/// The keys the plain-text and syslog headers add, by far the most frequent
+/// fields, are read by no rule of [`apply_field`] (a test checks): rejected
+/// before its letter mask, which "component" and "thread" pass.
+#[inline]
+fn is_header_key(key: &str) -> bool {
+    matches!(
+        key,
+        "component" | "thread" | "pid" | "program" | "logger" | "host"
+    )
+}
+
+/// [`apply_field`] without the header-key shortcut.
+fn apply_field_rules(f: &mut Features, key: &str, value: &str) {
     if key.len() > 48 {
         return;
     }
@@ -475,15 +495,27 @@ fn is_oom_word(w: &[u8], m: u32) -> bool {
 #[inline]
 fn core(w: &[u8]) -> &[u8] {
     let mut s = 0;
-    while s < w.len() && !w[s].is_ascii_alphanumeric() {
+    while s < w.len() && !ALNUM[w[s] as usize] {
         s += 1;
     }
     let mut e = w.len();
-    while e > s && !w[e - 1].is_ascii_alphanumeric() {
+    while e > s && !ALNUM[w[e - 1] as usize] {
         e -= 1;
     }
     &w[s..e]
 }
+
+/// [`u8::is_ascii_alphanumeric`] by table (one load instead of two range
+/// tests, for [`core`]).
+static ALNUM: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_alphanumeric();
+        i += 1;
+    }
+    t
+};
 
 fn eq_ci(w: &str, lower: &[u8]) -> bool {
     core(w.as_bytes()).eq_ignore_ascii_case(lower)
@@ -803,6 +835,87 @@ fn word_triggers(f: &mut Features, lw: &[u8], w: &str, win: &[&str; 4]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn core_table_equals_predicate() {
+        for c in 0..=255u8 {
+            assert_eq!(ALNUM[c as usize], c.is_ascii_alphanumeric(), "{c}");
+        }
+        let by_predicate = |w: &[u8]| -> Vec<u8> {
+            let s = w
+                .iter()
+                .position(u8::is_ascii_alphanumeric)
+                .unwrap_or(w.len());
+            let e = w
+                .iter()
+                .rposition(u8::is_ascii_alphanumeric)
+                .map_or(s, |e| e + 1);
+            w[s..e.max(s)].to_vec()
+        };
+        for w in [
+            "",
+            "x",
+            "--",
+            "(error)",
+            "[WARN]:",
+            "a.b",
+            "\"quoted\",",
+            "é!",
+            "..7..",
+            "::",
+        ] {
+            assert_eq!(core(w.as_bytes()), by_predicate(w.as_bytes()), "{w}");
+        }
+    }
+
+    #[test]
+    fn header_keys_are_read_by_no_rule() {
+        // A rule reading one of these keys would set a feature from one of
+        // the values (status code, duration, ratio) on the empty features.
+        let values = [
+            "",
+            "0",
+            "1",
+            "200",
+            "404",
+            "503",
+            "12ms",
+            "1.5s",
+            "350",
+            "0.9",
+            "90%",
+            "0.5",
+            "true",
+            "OutOfMemoryError",
+            "x",
+            "-1",
+            "65535",
+            "99999999999",
+        ];
+        let full = Features {
+            http_status: Some(500),
+            status_class: Some(5),
+            latency_ms: Some(3.0),
+            cpu_pressure: Some(0.5),
+            memory_pressure: Some(0.25),
+            ..Features::default()
+        };
+        for key in ["component", "thread", "pid", "program", "logger", "host"] {
+            for v in values {
+                for base in [Features::default(), full] {
+                    let mut f = base;
+                    apply_field_rules(&mut f, key, v);
+                    assert_eq!(f, base, "{key}={v}");
+                    apply_field(&mut f, key, v);
+                    assert_eq!(f, base, "{key}={v}");
+                }
+            }
+        }
+        // The control: a key a rule reads.
+        let mut f = Features::default();
+        apply_field(&mut f, "status", "503");
+        assert_eq!(f.http_status, Some(503));
+    }
 
     #[test]
     fn may_match_tables_equal_needs() {

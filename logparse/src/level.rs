@@ -333,12 +333,7 @@ pub fn detect_level(line: &str) -> Option<Severity> {
         let prev = if start > 0 { b[start - 1] } else { b' ' };
         let next = if i < b.len() { b[i] } else { b' ' };
         // Whole words only.
-        if prev.is_ascii_alphanumeric()
-            || prev == b'_'
-            || next.is_ascii_alphanumeric()
-            || next == b'_'
-            || w.len() > 9
-        {
+        if WORD_BYTE[prev as usize] || WORD_BYTE[next as usize] || w.len() > 9 {
             continue;
         }
         if w.len() == 1 {
@@ -482,6 +477,18 @@ fn next_non_alpha(b: &[u8], mut i: usize) -> usize {
     }
     i
 }
+
+/// ASCII letters, digits and `_` (a level name next to one is not a whole
+/// word), by table.
+static WORD_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_alphanumeric() || i == b'_' as usize;
+        i += 1;
+    }
+    t
+};
 
 /// ASCII letters, as [`u8::is_ascii_alphabetic`], by table.
 static ALPHA: [bool; 256] = {
@@ -731,6 +738,17 @@ mod tests {
                     word_severity(name.as_bytes())
                 );
             }
+        }
+    }
+
+    #[test]
+    fn word_byte_table_equals_predicate() {
+        for c in 0..=255u8 {
+            assert_eq!(
+                WORD_BYTE[c as usize],
+                c.is_ascii_alphanumeric() || c == b'_',
+                "{c}"
+            );
         }
     }
 

@@ -625,8 +625,11 @@ fn mask_spans(
     // The previous token is a joinable (not keyed, not bracketed) variable.
     let mut prev_var = false;
     for (start, end, hint) in spans {
-        let tok = &msg[start..end];
-        if prev_numeric && UNIT_FIRST[b[start] as usize] && unit_suffix(tok).is_some() {
+        // The `&str` of the token only where a rule needs it: the slice
+        // checks both ends for a char boundary, and most tokens are decided
+        // from their span hint alone.
+        let tok = || &msg[start..end];
+        if prev_numeric && UNIT_FIRST[b[start] as usize] && unit_suffix(tok()).is_some() {
             // `350 ms`: extend the previous variable over the unit word.
             if let Some(last) = out.last_mut() {
                 last.end = end as u32;
@@ -638,14 +641,14 @@ fn mask_spans(
         // a literal (no rule of `classify_token` can fire): skip the
         // classification.
         let class = if hint == HINT_NUMBER {
-            numeric_word(tok.as_bytes())
+            numeric_word(&b[start..end])
         } else if hint == HINT_LITERAL && end - start < 16 {
             TokenClass {
                 kind: TokenKind::Literal,
                 numeric: false,
             }
         } else {
-            classify_token(tok)
+            classify_token(tok())
         };
         let TokenKind::Variable { prefix, suffix } = class.kind else {
             prev_numeric = false;

@@ -16,8 +16,13 @@ fn is_key_byte(c: u8) -> bool {
 
 /// Does the line start with `key=`?
 pub fn looks_like(b: &[u8]) -> bool {
+    // The first byte first: most plain lines start with a digit or `[`, and
+    // need no scan of their first token.
+    if !b.first().is_some_and(u8::is_ascii_alphabetic) {
+        return false;
+    }
     let k = b.iter().take_while(|&&c| is_key_byte(c)).count();
-    k > 0 && k <= 64 && b.get(k) == Some(&b'=') && b[0].is_ascii_alphabetic()
+    k <= 64 && b.get(k) == Some(&b'=')
 }
 
 /// Parse a logfmt line; `None` if it has fewer than two `key=value` pairs or
@@ -118,6 +123,49 @@ mod tests {
     use super::*;
     use crate::level::Severity;
     use crate::timestamp::TimeConfig;
+
+    #[test]
+    fn looks_like_equals_scan_first_form() {
+        // The form before the first-byte check: the key run, then its tests.
+        let reference = |b: &[u8]| {
+            let k = b.iter().take_while(|&&c| is_key_byte(c)).count();
+            k > 0 && k <= 64 && b.get(k) == Some(&b'=') && b[0].is_ascii_alphabetic()
+        };
+        // Every line of up to 4 bytes over an alphabet holding each class.
+        let alphabet: [&[u8]; 10] = [
+            b"a",
+            b"Z",
+            b"7",
+            b"_",
+            b".",
+            b"=",
+            b" ",
+            b"[",
+            b"\xc3\xa9",
+            b"@",
+        ];
+        let mut lines: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..4 {
+            for l in lines.clone() {
+                for a in alphabet {
+                    lines.push([l.as_slice(), a].concat());
+                }
+            }
+        }
+        for n in [63, 64, 65] {
+            lines.push([vec![b'k'; n], b"=v".to_vec()].concat());
+        }
+        lines.push(b"time=1 level=info msg=x".to_vec());
+        lines.push(b"2024-01-02 x=1".to_vec());
+        for l in &lines {
+            assert_eq!(
+                looks_like(l),
+                reference(l),
+                "{:?}",
+                String::from_utf8_lossy(l)
+            );
+        }
+    }
 
     const CFG: ParseConfig = ParseConfig {
         time: TimeConfig {

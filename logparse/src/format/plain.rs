@@ -84,16 +84,15 @@ fn logger_name(tok: &str) -> Option<&str> {
     if name.len() <= 2 {
         return None;
     }
-    // One pass, one table lookup per byte.
-    let mut dot = 0u8;
+    // One pass, one table lookup per byte, without a branch per byte: every
+    // byte has `L_OK` (AND) and one of them `L_DOT` (OR).
+    let (mut all, mut dot) = (L_OK, 0u8);
     for &c in name.as_bytes() {
         let t = LOGGER[c as usize];
-        if t == 0 {
-            return None;
-        }
+        all &= t;
         dot |= t;
     }
-    (dot & L_DOT != 0).then_some(name)
+    (all != 0 && dot & L_DOT != 0).then_some(name)
 }
 
 const L_OK: u8 = 1;
@@ -395,6 +394,57 @@ fn glog<'a>(line: &'a str, i: usize, cfg: &ParseConfig, ev: &mut ParsedEvent<'a>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logger_name_equals_early_exit_form() {
+        // The form before the branch-free pass: stop at the first byte
+        // outside the table.
+        fn reference(tok: &str) -> Option<&str> {
+            let name = tok.strip_suffix(':')?;
+            if name.len() <= 2 {
+                return None;
+            }
+            let mut dot = 0u8;
+            for &c in name.as_bytes() {
+                let t = LOGGER[c as usize];
+                if t == 0 {
+                    return None;
+                }
+                dot |= t;
+            }
+            (dot & L_DOT != 0).then_some(name)
+        }
+        // Every token of up to 4 bytes over an alphabet holding each byte class.
+        let alphabet = ["a", "Z", "7", ".", "$", "_", "-", ":", " ", "é", "/"];
+        let mut toks = vec![String::new()];
+        for _ in 0..4 {
+            let last: Vec<String> = toks.clone();
+            for t in &last {
+                for a in alphabet {
+                    toks.push(format!("{t}{a}"));
+                }
+            }
+        }
+        toks.extend(
+            [
+                "org.apache.hadoop.mapreduce.v2.app.MRAppMaster:",
+                "Foo$Bar:",
+                "a.b c:",
+                "dfs.DataNode$PacketResponder:",
+                "x.y",
+            ]
+            .map(String::from),
+        );
+        for t in &toks {
+            assert_eq!(logger_name(t), reference(t), "{t:?}");
+            let with_colon = format!("{t}:");
+            assert_eq!(
+                logger_name(&with_colon),
+                reference(&with_colon),
+                "{with_colon:?}"
+            );
+        }
+    }
 
     #[test]
     fn header_reuse_equals_lookups() {
