@@ -104,7 +104,13 @@ enum Command {
     },
     /// Mine log templates: print `line_number<TAB>template_id<TAB>template` per input line
     /// (the template of the line's cluster after that line). FILE or `-` for stdin.
-    Templates { file: PathBuf },
+    Templates {
+        file: PathBuf,
+        /// Threads that parse and mask lines ahead of the one miner (0: one per core).
+        /// The output is the same for every value; 1 runs everything on one thread.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
     /// Streaming anomaly detection over one metric series: reads NAB-style CSV
     /// (`timestamp,value`), writes `timestamp,value,anomaly_score,detected`. Bad rows are
     /// reported on stderr with their line number and skipped (exit status 1 at the end),
@@ -181,9 +187,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Command::Templates { file } = &cli.command {
+    if let Command::Templates { file, threads } = &cli.command {
         // Offline, needs no configuration or logging setup.
-        return templates::run(file);
+        return templates::run(file, *threads);
     }
     if let Command::Detect { csv, out, strict } = &cli.command {
         // Offline, needs no configuration or logging setup.

@@ -47,6 +47,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::features::{features_of_words, Features};
 use crate::format::ParsedEvent;
 use crate::mask::{mask_tokens, mask_words, split_words, MaskedToken, TokenKind, Word, WILDCARD};
+use crate::prepared::PreparedMessages;
 
 /// Miner configuration. The defaults are generic (not tuned per log source).
 #[derive(Clone, Debug, PartialEq)]
@@ -94,6 +95,17 @@ impl TemplateId {
     /// 16 lowercase hex digits.
     pub fn to_hex(self) -> String {
         format!("{:016x}", self.0)
+    }
+
+    /// The 16 lowercase hex digits as bytes, without formatting machinery
+    /// (for writers printing one id per line).
+    pub fn hex_bytes(self) -> [u8; 16] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 16];
+        for (i, d) in out.iter_mut().enumerate() {
+            *d = DIGITS[(self.0 >> (60 - 4 * i)) as usize & 15];
+        }
+        out
     }
 }
 
@@ -237,6 +249,48 @@ fn read4(b: &[u8], at: usize) -> u64 {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes")) as u64
 }
 
+/// Append the routing hash of each masked token of `msg` to `hashes`, and
+/// whether it routes as a wildcard to `is_var` (`scratch` is a reused buffer).
+#[inline]
+pub(crate) fn hash_masked(
+    msg: &str,
+    toks: &[MaskedToken],
+    wild: u64,
+    scratch: &mut String,
+    hashes: &mut Vec<u64>,
+    is_var: &mut Vec<bool>,
+) {
+    for t in toks {
+        let (h, v) = match t.kind {
+            TokenKind::Literal => (
+                token_hash(&msg.as_bytes()[t.start as usize..t.end as usize]),
+                false,
+            ),
+            TokenKind::Variable {
+                prefix: 0,
+                suffix: 0,
+            } => (wild, true),
+            TokenKind::Variable { prefix, .. } => {
+                scratch.clear();
+                t.render(msg, scratch);
+                // `key=<*>` / `blk_<*>` keep a constant key and route
+                // like literals; `[<*>]` / `<*>,` route as wildcards.
+                let keyed = msg.as_bytes()[t.start as usize..][..prefix as usize]
+                    .iter()
+                    .any(|c| c.is_ascii_alphanumeric());
+                (token_hash(scratch.as_bytes()), !keyed)
+            }
+        };
+        hashes.push(h);
+        is_var.push(v);
+    }
+}
+
+/// The routing hash of the wildcard `<*>`.
+pub(crate) fn wildcard_hash() -> u64 {
+    token_hash(WILDCARD.as_bytes())
+}
+
 /// Streaming template miner. See the [module docs](self).
 pub struct TemplateMiner {
     config: MinerConfig,
@@ -280,7 +334,7 @@ impl TemplateMiner {
         TemplateMiner {
             layers: layers.min(16),
             config,
-            wild: token_hash(WILDCARD.as_bytes()),
+            wild: wildcard_hash(),
             clusters: Vec::new(),
             free: Vec::new(),
             live: 0,
@@ -349,30 +403,14 @@ impl TemplateMiner {
     fn hash_tokens(&mut self, msg: &str) {
         self.hashes.clear();
         self.is_var.clear();
-        for t in &self.toks {
-            let (h, v) = match t.kind {
-                TokenKind::Literal => (
-                    token_hash(&msg.as_bytes()[t.start as usize..t.end as usize]),
-                    false,
-                ),
-                TokenKind::Variable {
-                    prefix: 0,
-                    suffix: 0,
-                } => (self.wild, true),
-                TokenKind::Variable { prefix, .. } => {
-                    self.scratch.clear();
-                    t.render(msg, &mut self.scratch);
-                    // `key=<*>` / `blk_<*>` keep a constant key and route
-                    // like literals; `[<*>]` / `<*>,` route as wildcards.
-                    let keyed = msg.as_bytes()[t.start as usize..][..prefix as usize]
-                        .iter()
-                        .any(|c| c.is_ascii_alphanumeric());
-                    (token_hash(self.scratch.as_bytes()), !keyed)
-                }
-            };
-            self.hashes.push(h);
-            self.is_var.push(v);
-        }
+        hash_masked(
+            msg,
+            &self.toks,
+            self.wild,
+            &mut self.scratch,
+            &mut self.hashes,
+            &mut self.is_var,
+        );
     }
 
     /// Find the leaf for the prepared message, if the path exists. (The
@@ -472,7 +510,7 @@ impl TemplateMiner {
     /// the cluster it joined, with the cluster's template after the merge.
     pub fn add(&mut self, msg: &str) -> MatchResult<'_> {
         self.prepare(msg);
-        self.add_prepared(msg)
+        self.add_current(msg)
     }
 
     /// [`extract_features`](crate::extract_features) of `ev` and
@@ -491,11 +529,38 @@ impl TemplateMiner {
             self.prepare(msg);
             f
         };
-        (f, self.add_prepared(msg))
+        (f, self.add_current(msg))
+    }
+
+    /// [`add`](Self::add) of message `i` of `batch`, masked and hashed ahead
+    /// (possibly on another thread): the same result as `add` of that
+    /// message. Panics if `i >= batch.len()`.
+    pub fn add_prepared(&mut self, batch: &PreparedMessages, i: usize) -> MatchResult<'_> {
+        let msg = batch.message(i);
+        if batch.max_tokens() == self.config.max_tokens {
+            let (toks, hashes, is_var) = batch.tokens(i);
+            self.toks.clear();
+            self.toks.extend_from_slice(toks);
+            self.hashes.clear();
+            self.hashes.extend_from_slice(hashes);
+            self.is_var.clear();
+            self.is_var.extend_from_slice(is_var);
+        } else {
+            // Prepared for another token cap: mask again, so the result
+            // still is the one of `add`.
+            self.prepare(msg);
+        }
+        self.add_current(msg)
+    }
+
+    /// An empty batch for [`add_prepared`](Self::add_prepared), masking as
+    /// this miner does.
+    pub fn prepared_batch(&self) -> PreparedMessages {
+        PreparedMessages::new(&self.config)
     }
 
     /// [`add`](Self::add) of the message prepared in the buffers.
-    fn add_prepared(&mut self, msg: &str) -> MatchResult<'_> {
+    fn add_current(&mut self, msg: &str) -> MatchResult<'_> {
         self.tick += 1;
         let found = self
             .search_leaf()
@@ -703,6 +768,25 @@ impl TemplateMiner {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn hex_bytes_equal_display() {
+        for v in [
+            0,
+            1,
+            0xf,
+            0x10,
+            0xdead_beef,
+            u64::MAX,
+            0x0123_4567_89ab_cdef,
+        ] {
+            let id = TemplateId(v);
+            assert_eq!(
+                std::str::from_utf8(&id.hex_bytes()).unwrap(),
+                id.to_string()
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

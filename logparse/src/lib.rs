@@ -9,6 +9,8 @@
 //! * [`multiline`]: a streaming joiner for stack traces;
 //! * [`mask`] and [`drain`]: variable masking and a streaming Drain-class
 //!   template miner with stable template ids;
+//! * [`prepared`]: masking and hashing ahead of a miner, e.g. on other
+//!   threads ([`TemplateMiner::add_prepared`]);
 //! * [`accuracy`]: the grouping accuracy metric used to benchmark the miner.
 //!
 //! Typical hot path:
@@ -39,6 +41,7 @@ pub mod format;
 pub mod level;
 pub mod mask;
 pub mod multiline;
+pub mod prepared;
 pub mod timestamp;
 
 #[doc(hidden)]
@@ -52,4 +55,5 @@ pub use format::{
 };
 pub use level::{detect_level, map_level_name, Severity};
 pub use multiline::{MultilineConfig, MultilineJoiner};
+pub use prepared::PreparedMessages;
 pub use timestamp::TimeConfig;
