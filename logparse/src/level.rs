@@ -138,6 +138,16 @@ pub fn map_level_name(name: &str) -> Option<Severity> {
     word_severity(lower)
 }
 
+/// [`map_level_name`] of 1..=8 ASCII letters (nothing to trim, not a
+/// number: the result is [`letters_level`]); `None` (undecided) for any
+/// other input. `map_level_name`'s `trim` decodes chars to find Unicode
+/// whitespace, a cost letters never need.
+#[inline]
+pub(crate) fn letters_only_level(t: &[u8]) -> Option<Option<Severity>> {
+    (!t.is_empty() && t.len() <= 8 && t.iter().all(|&c| ALPHA[c as usize]))
+        .then(|| letters_level(t))
+}
+
 /// [`map_level_name`] of a word made only of ASCII letters (none to trim,
 /// not a number): without the trim and the number check.
 #[inline]
@@ -315,14 +325,8 @@ pub fn detect_level(line: &str) -> Option<Severity> {
     }
 
     let mut weak: Option<Severity> = None;
-    let mut i = 0;
-    loop {
-        i = next_alpha(b, i);
-        if i >= b.len() {
-            break;
-        }
-        let start = i;
-        i = next_non_alpha(b, i + 1);
+    let mut runs = LetterRuns { b, i: 0 };
+    while let Some((start, i)) = runs.next_run() {
         let w = &b[start..i];
         // Not a level name of this length and first letter (any case): no
         // form below can match (every upper-case name is a level name too).
@@ -442,6 +446,54 @@ fn alpha_bytes(v: u64) -> u64 {
 #[inline]
 fn load8(b: &[u8], i: usize) -> u64 {
     u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"))
+}
+
+/// The maximal runs of ASCII letters of `b`, in order, as (start, end).
+///
+/// One eight-byte letter mask per run: the mask that finds a run's start
+/// also holds its end when the run ends inside the same eight bytes (most
+/// words do), so the end costs no second load (the separate
+/// [`next_alpha`] / [`next_non_alpha`] pair loaded and classified eight
+/// bytes twice per run).
+struct LetterRuns<'a> {
+    b: &'a [u8],
+    /// Where the next run is searched from (never inside a run).
+    i: usize,
+}
+
+impl LetterRuns<'_> {
+    #[inline]
+    fn next_run(&mut self) -> Option<(usize, usize)> {
+        let b = self.b;
+        let mut i = self.i;
+        while i + 8 <= b.len() {
+            let m = alpha_bytes(load8(b, i));
+            if m == 0 {
+                i += 8;
+                continue;
+            }
+            // `tz` is the high bit of the start byte; the non-letters above
+            // it in this chunk end the run.
+            let tz = m.trailing_zeros();
+            let start = i + (tz / 8) as usize;
+            let ends = !m & HIGH & (u64::MAX << tz);
+            let end = if ends != 0 {
+                i + (ends.trailing_zeros() / 8) as usize
+            } else {
+                next_non_alpha(b, i + 8)
+            };
+            self.i = end;
+            return Some((start, end));
+        }
+        let start = next_alpha(b, i);
+        if start >= b.len() {
+            self.i = start;
+            return None;
+        }
+        let end = next_non_alpha(b, start + 1);
+        self.i = end;
+        Some((start, end))
+    }
 }
 
 /// The first ASCII letter of `b` at or after `i` (`b.len()` if none), eight
@@ -670,6 +722,47 @@ mod tests {
         }
     }
 
+    /// `letters_only_level` (the bracketed header shortcut) equals
+    /// `map_level_name` where it answers, on
+    /// every string of up to 4 chars over letters (level initials, both
+    /// cases), digits, spaces, a Unicode space and punctuation, and on the
+    /// level names padded to up to 9 letters.
+    #[test]
+    fn letters_only_level_equals_map_level_name() {
+        let alpha = [
+            'e', 'R', 'r', 'I', 'w', 'A', 'x', '5', '0', ' ', '\u{a0}', ':', '_',
+        ];
+        let mut cases: Vec<String> = vec![String::new()];
+        for len in 1..=4u32 {
+            for mut k in 0..alpha.len().pow(len) {
+                let mut w = String::new();
+                for _ in 0..len {
+                    w.push(alpha[k % alpha.len()]);
+                    k /= alpha.len();
+                }
+                cases.push(w);
+            }
+        }
+        for name in [
+            "warning",
+            "WARNING",
+            "critical",
+            "Critical",
+            "emergency",
+            "notice",
+            "fatal",
+        ] {
+            for pad in ["", "x", "xx", "xxx"] {
+                cases.push(format!("{name}{pad}"));
+            }
+        }
+        for c in &cases {
+            if let Some(s) = letters_only_level(c.as_bytes()) {
+                assert_eq!(s, map_level_name(c), "{c:?}");
+            }
+        }
+    }
+
     #[test]
     fn word_scan_by_eight_bytes_equals_by_byte() {
         for c in 0..=255u8 {
@@ -689,6 +782,40 @@ mod tests {
                 .unwrap_or(b.len());
             assert_eq!(next_alpha(b, i), a);
             assert_eq!(next_non_alpha(b, i), n);
+        }
+    }
+
+    /// `LetterRuns` yields the same runs as `next_alpha` / `next_non_alpha`
+    /// (the form `detect_level` used before), at every length and offset.
+    #[test]
+    fn letter_runs_equal_alpha_steps() {
+        let text: &[u8] =
+            b"12:30:45.678|Step_LSC|30002312|onStandStepChanged 3579 \xc3\xa9t\xe9 [WARN] \
+            abcdefghijklmnopqrstuvwxyz0ABCDEFGHIJKLMNOPQRSTUVWXYZ a b  cd@ef`gh{ij[kl x";
+        let by_steps = |b: &[u8]| {
+            let mut v = Vec::new();
+            let mut i = 0;
+            loop {
+                i = next_alpha(b, i);
+                if i >= b.len() {
+                    break;
+                }
+                let start = i;
+                i = next_non_alpha(b, i + 1);
+                v.push((start, i));
+            }
+            v
+        };
+        for from in 0..text.len() {
+            for to in from..=text.len() {
+                let b = &text[from..to];
+                let mut runs = LetterRuns { b, i: 0 };
+                let mut v = Vec::new();
+                while let Some(r) = runs.next_run() {
+                    v.push(r);
+                }
+                assert_eq!(v, by_steps(b), "{:?}", String::from_utf8_lossy(b));
+            }
         }
     }
     use Severity::*;

@@ -147,7 +147,39 @@ impl<'a> Cur<'a> {
         })
     }
     /// Optional fraction after `.` or `,` (or `:` for HealthApp): ms.
+    ///
+    /// By index, the cursor moved once at the end (the same result as
+    /// `Cur::frac_by_steps`, its previous form, which moved the cursor
+    /// and peeked byte by byte through `Option`s).
+    #[inline]
     fn frac(&mut self, seps: &[u8]) -> u32 {
+        let b = self.b;
+        match b.get(self.i) {
+            Some(c) if seps.contains(c) => {}
+            _ => return 0,
+        }
+        let start = self.i + 1;
+        let mut j = start;
+        let mut ms = 0u32;
+        while j < b.len() && b[j].is_ascii_digit() {
+            if j - start < 3 {
+                ms = ms * 10 + (b[j] - b'0') as u32;
+            }
+            j += 1;
+        }
+        if j == start {
+            return 0;
+        }
+        for _ in j - start..3 {
+            ms *= 10;
+        }
+        self.i = j;
+        ms
+    }
+
+    /// The byte-by-byte form of [`Cur::frac`], to test it against.
+    #[cfg(test)]
+    fn frac_by_steps(&mut self, seps: &[u8]) -> u32 {
         let save = self.i;
         if self.eat_any(seps).is_none() {
             return 0;
@@ -208,22 +240,29 @@ impl<'a> Cur<'a> {
             _ => 0,
         }
     }
-    /// `HH:MM:SS`, read as one 8-byte block (the same result as
+    /// `HH:MM:SS`, read as one 8-byte number (the same result as
     /// `num(2)`, `eat(b':')`, ... in turn; on `None` the caller gives up, so
     /// the cursor does not matter then).
+    ///
+    /// XOR with `00:00:00` turns each digit into its value and each colon
+    /// into 0; then every byte is at most 15 (high nibbles clear), at most 9
+    /// (adding 6 leaves the high nibble clear: no carry, each byte <= 15),
+    /// and the colon bytes are 0. Six range tests and two compares become
+    /// three masks.
+    #[inline]
     fn hms(&mut self) -> Option<(u32, u32, u32)> {
-        let d: &[u8; 8] = self.b.get(self.i..self.i + 8)?.try_into().ok()?;
-        let v = |k: usize| d[k].wrapping_sub(b'0') as u32;
-        let digits = [v(0), v(1), v(3), v(4), v(6), v(7)];
-        if d[2] != b':' || d[5] != b':' || digits.iter().any(|&x| x > 9) {
+        const PATTERN: u64 = u64::from_le_bytes(*b"00:00:00");
+        const HIGH_NIBBLES: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+        const SIXES: u64 = 0x0606_0606_0606_0606;
+        const COLONS: u64 = 0x0000_ff00_00ff_0000;
+        let d: [u8; 8] = self.b.get(self.i..self.i + 8)?.try_into().ok()?;
+        let t = u64::from_le_bytes(d) ^ PATTERN;
+        if t & HIGH_NIBBLES != 0 || (t + SIXES) & HIGH_NIBBLES != 0 || t & COLONS != 0 {
             return None;
         }
         self.i += 8;
-        Some((
-            digits[0] * 10 + digits[1],
-            digits[2] * 10 + digits[3],
-            digits[4] * 10 + digits[5],
-        ))
+        let v = |k: u32| (t >> (8 * k)) as u8 as u32;
+        Some((v(0) * 10 + v(1), v(3) * 10 + v(4), v(6) * 10 + v(7)))
     }
 
     /// The field-by-field form of [`Cur::hms`], to test it against.
@@ -573,6 +612,40 @@ mod tests {
                 assert_eq!(rx, ry, "{case:?}");
                 if rx.is_some() {
                     assert_eq!(x.i, y.i);
+                }
+            }
+        }
+    }
+
+    /// `Cur::frac` by index equals its byte-by-byte form (value and cursor)
+    /// on every string of up to 5 bytes over separators, digits and others,
+    /// from every start, for each separator set the parsers pass.
+    #[test]
+    fn frac_by_index_equals_by_steps() {
+        let alpha = [b'.', b',', b':', b'0', b'7', b'9', b'a', b' ', 0xff];
+        let mut cases: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=5 {
+            let mut idx = vec![0usize; len];
+            loop {
+                cases.push(idx.iter().map(|&k| alpha[k]).collect());
+                let mut k = 0;
+                while k < len && idx[k] + 1 == alpha.len() {
+                    idx[k] = 0;
+                    k += 1;
+                }
+                if k == len {
+                    break;
+                }
+                idx[k] += 1;
+            }
+        }
+        for case in &cases {
+            for seps in [&b".,"[..], &b".,:"[..]] {
+                for start in 0..=case.len() {
+                    let mut x = Cur { b: case, i: start };
+                    let mut y = Cur { b: case, i: start };
+                    assert_eq!(x.frac(seps), y.frac_by_steps(seps), "{case:?}");
+                    assert_eq!(x.i, y.i, "{case:?}");
                 }
             }
         }

@@ -22,7 +22,7 @@
 use std::borrow::Cow;
 
 use crate::format::{Field, Format, ParseConfig, ParsedEvent};
-use crate::level::{detect_level, letters_level, map_level_name, Severity};
+use crate::level::{detect_level, letters_level, letters_only_level, map_level_name, Severity};
 use crate::timestamp::{self, to_epoch_ms};
 
 /// Parse a plain-text line (never fails).
@@ -58,7 +58,11 @@ fn header_level(tok: &str) -> Option<Severity> {
     if t.len() >= 3 {
         let (open, close) = (t[0], t[t.len() - 1]);
         if matches!((open, close), (b'[', b']') | (b'<', b'>')) {
-            return map_level_name(&tok[1..tok.len() - 1]).filter(|_| t.len() > 3);
+            let inner = &tok[1..tok.len() - 1];
+            // `[notice]`, `<warn>`: letters only, no trim needed.
+            let level =
+                letters_only_level(inner.as_bytes()).unwrap_or_else(|| map_level_name(inner));
+            return level.filter(|_| t.len() > 3);
         }
     }
     let (word, colon) = match tok.strip_suffix(':') {
