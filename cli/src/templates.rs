@@ -188,10 +188,17 @@ impl Block {
             None => TemplateMiner::default().prepared_batch(),
         };
         let bytes = &self.bytes[piece];
+        // One validation of the whole piece: on short lines the per-call cost
+        // dominates. A line ends at `\n`, a char boundary, so a valid piece's
+        // lines are `&str` slices of it; otherwise each line is checked alone.
+        let text = simdutf8::basic::from_utf8(bytes).ok();
         let mut start = 0;
         while start < bytes.len() {
             let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i + 1);
-            let line = line_text(&bytes[start..end]);
+            let line = match text {
+                Some(t) => Cow::Borrowed(&t[start..end]),
+                None => line_text(&bytes[start..end]),
+            };
             batch.push(&parse_line(&line, &cfg).message);
             start = end;
         }

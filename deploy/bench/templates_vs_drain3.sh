@@ -4,6 +4,8 @@
 # 2k samples (https://github.com/logpai/loghub).
 #
 #   deploy/bench/templates_vs_drain3.sh [LOGHUB_DIR] [REPEAT]
+#   CLI_REPEAT=N (env, default 125): how many times the sets are repeated in the
+#   file `cloudsage templates` is timed on.
 #
 # LOGHUB_DIR defaults to ../shared/data/loghub relative to the workspace root
 # (holding <Set>/<Set>_2k.log). Both sides mine the same raw lines, each
@@ -14,7 +16,8 @@
 #   * CloudSage: parse_line + TemplateMiner::add on the parsed message, the work
 #     of `cloudsage templates` (logparse/examples/mine_throughput.rs), median of 5
 #     runs; also the full scorer path (parse + features + mine).
-# Also checks `cloudsage templates` end to end (file in, TSV out, wall time).
+# Also times `cloudsage templates` end to end (file in, TSV out, wall time) on
+# one thread and on all cores.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -47,20 +50,38 @@ echo "$RP_OUT" | tail -1
 RP=$(echo "$RP_OUT" | sed -n 's/^rust_lines_per_sec=\([0-9]*\).*/\1/p')
 
 echo "== cloudsage templates (end to end: read, parse, mine, write TSV) =="
+# A bigger file than the in-memory loops use (CLI_REPEAT x the 8 sets, default
+# 125 = 2 000 000 lines, ~250 MB in a temporary directory) so start-up is
+# noise; median of 3 runs each, on one thread and then one per core (the
+# parallel output is checked to be identical).
+CLI_REPEAT="${CLI_REPEAT:-125}"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
-for _ in $(seq "$REPEAT"); do awk 1 "$DATA"/*/*_2k.log; done > "$TMP/all.log"  # awk 1: final newline per file
+for _ in $(seq "$CLI_REPEAT"); do awk 1 "$DATA"/*/*_2k.log; done > "$TMP/all.log"  # awk 1: final newline per file
 N=$(wc -l < "$TMP/all.log")
-T0=$(date +%s.%N)
-target/release/cloudsage templates "$TMP/all.log" > "$TMP/out.tsv"
-T1=$(date +%s.%N)
-CLI=$(awk -v n="$N" -v a="$T0" -v b="$T1" 'BEGIN { printf "%.0f", n / (b - a) }')
-echo "cloudsage templates: $N lines, $CLI lines/s (one miner over all sets, includes I/O and process start)"
+CORES=$(nproc)
+cli_rate() { # THREADS -> median lines/s of 3 runs
+  local rates=()
+  for _ in 1 2 3; do
+    local t0 t1
+    t0=$(date +%s.%N)
+    target/release/cloudsage templates "$TMP/all.log" --threads "$1" > "$TMP/out$1.tsv"
+    t1=$(date +%s.%N)
+    rates+=("$(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')")
+  done
+  printf '%s\n' "${rates[@]}" | sort -n | sed -n 2p
+}
+CLI1=$(cli_rate 1)
+echo "cloudsage templates --threads 1: $N lines, $CLI1 lines/s (median of 3; includes I/O and process start)"
+CLIN=$(cli_rate 0)
+cmp -s "$TMP/out1.tsv" "$TMP/out0.tsv" || { echo "parallel output differs from one thread" >&2; exit 1; }
+echo "cloudsage templates (one thread per core, $CORES cores): $N lines, $CLIN lines/s (median of 3; output identical to one thread)"
 
 echo "== summary =="
-awk -v d="$D3" -v r="$RS" -v p="$RP" -v c="$CLI" 'BEGIN {
+awk -v d="$D3" -v r="$RS" -v p="$RP" -v c="$CLI1" -v m="$CLIN" -v k="$CORES" 'BEGIN {
   printf "drain3                      %10.0f lines/s\n", d
   printf "logparse parse+mine         %10.0f lines/s  ratio %.0fx\n", r, r / d
   printf "logparse parse+feat+mine    %10.0f lines/s  ratio %.0fx\n", p, p / d
-  printf "cloudsage templates (CLI)   %10.0f lines/s  ratio %.0fx\n", c, c / d
+  printf "cloudsage templates, 1 thread %8.0f lines/s  ratio %.0fx\n", c, c / d
+  printf "cloudsage templates, %d cores %9.0f lines/s  ratio %.0fx (whole machine; Drain3 uses one core)\n", k, m, m / d
 }'

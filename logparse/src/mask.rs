@@ -229,10 +229,15 @@ pub fn classify_token(tok: &str) -> TokenClass {
         numeric: false,
     };
 
-    // One branch-free pass: which byte classes does the core hold?
+    // One branch-free pass, two bytes per step: which byte classes does the
+    // core hold?
     let mut acc = 0u16;
-    for &c in core {
-        acc |= CLASS[c as usize];
+    let pairs = core.chunks_exact(2);
+    if let [c] = pairs.remainder() {
+        acc = CLASS[*c as usize];
+    }
+    for p in pairs {
+        acc |= CLASS[p[0] as usize] | CLASS[p[1] as usize];
     }
     let digit = acc & C_DIGIT != 0;
     let letter = acc & (C_HEX | C_ALPHA) != 0;
@@ -380,6 +385,8 @@ static UNIT_FIRST: [bool; 256] = {
 
 const S_WS: u8 = 1;
 const S_VAR: u8 = 2; // digit, '/', ':', '@'
+const S_DIGIT: u8 = 4;
+const S_NOTNUM: u8 = 8; // not a digit or one of `.,:_-/`
 
 /// Byte table for the tokenizer of [`mask_tokens`].
 static SCAN: [u8; 256] = {
@@ -389,8 +396,11 @@ static SCAN: [u8; 256] = {
         let c = i as u8;
         t[i] = match c {
             b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => S_WS,
-            b'0'..=b'9' | b'/' | b':' | b'@' => S_VAR,
-            _ => 0,
+            b'0'..=b'9' => S_VAR | S_DIGIT,
+            b'/' | b':' => S_VAR,
+            b'@' => S_VAR | S_NOTNUM,
+            b'.' | b',' | b'_' | b'-' => 0,
+            _ => S_NOTNUM,
         };
         i += 1;
     }
@@ -435,9 +445,10 @@ const HINT_NUMBER: u8 = 2;
 // `mask_words` adds the two flags.
 const _: () = assert!(HINT_LITERAL == 0 && HINT_MAYBE == 1 && HINT_NUMBER == 2);
 
-/// The tokenizer of [`mask_tokens`]: (start, end, [`HINT_MAYBE`] if it holds
-/// a byte that could make the token a variable: digit, `/`, `:`, `@`, else
-/// [`HINT_LITERAL`]).
+/// The tokenizer of [`mask_tokens`]: (start, end, hint), the hint as
+/// [`mask_words`] gives it: [`HINT_NUMBER`] for a token of only digits and
+/// `.,:_-/` with a digit, else [`HINT_MAYBE`] if it holds a digit, `/`, `:`
+/// or `@`, else [`HINT_LITERAL`]. One table lookup per byte ([`SCAN`]).
 struct ScanTokens<'a> {
     b: &'a [u8],
     i: usize,
@@ -459,8 +470,8 @@ impl Iterator for ScanTokens<'_> {
             return None;
         }
         let start = i;
-        // One table lookup per byte finds the token's end and whether it
-        // holds a byte that could make it a variable (digit, `/`, `:`, `@`).
+        // One table lookup per byte finds the token's end and the classes
+        // of its bytes.
         let mut acc = 0u8;
         while i < n {
             let t = SCAN[b[i] as usize];
@@ -471,7 +482,10 @@ impl Iterator for ScanTokens<'_> {
             i += 1;
         }
         self.i = i;
-        Some((start, i, if acc != 0 { HINT_MAYBE } else { HINT_LITERAL }))
+        // Without branches: a digit sets S_VAR too, so a number is
+        // HINT_MAYBE + 1 = HINT_NUMBER.
+        let hint = (acc & S_VAR != 0) as u8 + (acc & (S_DIGIT | S_NOTNUM) == S_DIGIT) as u8;
+        Some((start, i, hint))
     }
 }
 
@@ -929,6 +943,124 @@ mod tests {
                     assert_eq!(unit_suffix(t), None, "{t}");
                 }
             }
+        }
+    }
+
+    /// The byte-at-a-time form of [`ScanTokens`]: split on [`is_ws`], the
+    /// hint from each byte's class.
+    fn scan_bytes(msg: &str) -> Vec<(usize, usize, u8)> {
+        let b = msg.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if is_ws(b[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < b.len() && !is_ws(b[i]) {
+                i += 1;
+            }
+            let t = &b[start..i];
+            let var = t
+                .iter()
+                .any(|c| c.is_ascii_digit() || matches!(c, b'/' | b':' | b'@'));
+            let number = t.iter().any(u8::is_ascii_digit)
+                && t.iter()
+                    .all(|c| c.is_ascii_digit() || b".,:_-/".contains(c));
+            out.push((start, i, var as u8 + number as u8));
+        }
+        out
+    }
+
+    /// Every byte class of the scan, with the bytes next to each class's
+    /// ends and non-ASCII bytes.
+    const SCAN_ALPHABET: &[u8] = b" \t\n\r\x0b\x0c\x08\x0e\x1f!09/:;@?A_^`.,-++aZz\x7f";
+
+    fn scan_sample(bytes: &[u8]) -> String {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    fn scan(msg: &str) -> Vec<(usize, usize, u8)> {
+        ScanTokens {
+            b: msg.as_bytes(),
+            i: 0,
+            n: msg.len(),
+        }
+        .collect()
+    }
+
+    #[test]
+    fn scan_tokens_equals_byte_scan() {
+        // Every ASCII byte alone and next to a digit, a letter and a space
+        // (each entry of the table).
+        for c in 0..128u8 {
+            let c = c as char;
+            for msg in [
+                format!("{c}"),
+                format!("1{c}"),
+                format!("{c}2 "),
+                format!("x{c}3"),
+            ] {
+                assert_eq!(scan(&msg), scan_bytes(&msg), "{msg:?}");
+            }
+        }
+        // Every string of up to 3 bytes over the alphabet (and `é`, two
+        // bytes), at several offsets of a longer text and at the message end.
+        let mut alphabet: Vec<String> = SCAN_ALPHABET
+            .iter()
+            .map(|&c| (c as char).to_string())
+            .collect();
+        alphabet.push("é".into());
+        let k = alphabet.len();
+        for len in 1..=3u32 {
+            for mut code in 0..k.pow(len) {
+                let mut t = String::new();
+                for _ in 0..len {
+                    t.push_str(&alphabet[code % k]);
+                    code /= k;
+                }
+                for pad in 0..9 {
+                    for msg in [
+                        format!("{}{t}", "x".repeat(pad)),
+                        format!("{}{t}", " ".repeat(pad)),
+                        format!("{}{t}ab1", "7".repeat(pad)),
+                        format!("{t}{}", "y".repeat(pad)),
+                    ] {
+                        assert_eq!(scan(&msg), scan_bytes(&msg), "{msg:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn scan_tokens_equals_byte_scan_random(
+            bytes in proptest::collection::vec(proptest::sample::select(SCAN_ALPHABET.to_vec()), 0..40)
+        ) {
+            let msg = scan_sample(&bytes);
+            let got: Vec<_> = ScanTokens { b: msg.as_bytes(), i: 0, n: msg.len() }.collect();
+            proptest::prop_assert_eq!(got, scan_bytes(&msg));
+        }
+
+        #[test]
+        fn mask_tokens_equals_mask_words(s in "[ -~\t\u{b}\u{c}é]{0,60}") {
+            // The word split's hints and the scan's agree through the masker.
+            let mut a = Vec::new();
+            mask_tokens(&s, 64, &mut a);
+            let mut words = Vec::new();
+            if split_words(&s, &mut words) {
+                let mut b = Vec::new();
+                mask_words(&s, &words, 64, &mut b);
+                proptest::prop_assert_eq!(&a, &b);
+            }
+            // And every token kind is what `classify_token` gives.
+            let spans = scan_bytes(&s).into_iter().map(|(a, b, _)| (a, b, HINT_MAYBE));
+            let mut c = Vec::new();
+            mask_spans(&s, s.len(), spans, 64, &mut c);
+            proptest::prop_assert_eq!(&a, &c);
         }
     }
 
