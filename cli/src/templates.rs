@@ -22,7 +22,7 @@
 //! Invalid UTF-8 is replaced (lossy); trailing `\r` is dropped.
 
 use std::borrow::Cow;
-use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Write};
+use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Read, Write};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::mpsc::sync_channel;
@@ -142,16 +142,12 @@ impl Block {
     /// `read_until` gives them.
     fn read<R: BufRead>(&mut self, input: &mut R, target: usize) -> std::io::Result<()> {
         self.bytes.clear();
-        while self.bytes.len() < target {
-            let buf = input.fill_buf()?;
-            if buf.is_empty() {
-                return Ok(());
-            }
-            let take = buf.len().min(target - self.bytes.len());
-            self.bytes.extend_from_slice(&buf[..take]);
-            input.consume(take);
-        }
-        if self.bytes.last() != Some(&b'\n') {
+        // Straight into the block's (kept) allocation.
+        input
+            .by_ref()
+            .take(target as u64)
+            .read_to_end(&mut self.bytes)?;
+        if self.bytes.len() == target && self.bytes.last() != Some(&b'\n') {
             input.read_until(b'\n', &mut self.bytes)?;
         }
         Ok(())

@@ -43,6 +43,8 @@ pub mod mask;
 pub mod multiline;
 pub mod prepared;
 pub mod timestamp;
+#[cfg(target_arch = "x86_64")]
+mod token_scan;
 
 #[doc(hidden)]
 pub mod fuzzing;

@@ -383,12 +383,19 @@ static UNIT_FIRST: [bool; 256] = {
     t
 };
 
+// The tokenizer of `mask_tokens` on targets other than x86_64, and the
+// reference of `token_scan::SimdTokens` in the tests.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 const S_WS: u8 = 1;
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 const S_VAR: u8 = 2; // digit, '/', ':', '@'
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 const S_DIGIT: u8 = 4;
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 const S_NOTNUM: u8 = 8; // not a digit or one of `.,:_-/`
 
 /// Byte table for the tokenizer of [`mask_tokens`].
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 static SCAN: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
@@ -418,7 +425,13 @@ fn is_ws(b: u8) -> bool {
 pub fn mask_tokens(msg: &str, max_tokens: usize, out: &mut Vec<MaskedToken>) {
     let b = msg.as_bytes();
     let n = b.len().min(u32::MAX as usize);
-    mask_spans(msg, n, ScanTokens { b, i: 0, n }, max_tokens, out);
+    // The same spans either way: bitmaps built 16 bytes per step on x86_64
+    // (SSE2 is part of its baseline), one table lookup per byte elsewhere.
+    #[cfg(target_arch = "x86_64")]
+    let spans = crate::token_scan::SimdTokens::new(b, n);
+    #[cfg(not(target_arch = "x86_64"))]
+    let spans = ScanTokens { b, i: 0, n };
+    mask_spans(msg, n, spans, max_tokens, out);
 }
 
 /// [`mask_tokens`] over the words already split by [`split_words`] (which
@@ -449,6 +462,9 @@ const _: () = assert!(HINT_LITERAL == 0 && HINT_MAYBE == 1 && HINT_NUMBER == 2);
 /// [`mask_words`] gives it: [`HINT_NUMBER`] for a token of only digits and
 /// `.,:_-/` with a digit, else [`HINT_MAYBE`] if it holds a digit, `/`, `:`
 /// or `@`, else [`HINT_LITERAL`]. One table lookup per byte ([`SCAN`]).
+/// On x86_64 `mask_tokens` uses `token_scan::SimdTokens` (the same spans
+/// and hints, tested against this), so this is other targets' tokenizer.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 struct ScanTokens<'a> {
     b: &'a [u8],
     i: usize,
@@ -1057,6 +1073,96 @@ mod tests {
                 proptest::prop_assert_eq!(&a, &b);
             }
             // And every token kind is what `classify_token` gives.
+            let spans = scan_bytes(&s).into_iter().map(|(a, b, _)| (a, b, HINT_MAYBE));
+            let mut c = Vec::new();
+            mask_spans(&s, s.len(), spans, 64, &mut c);
+            proptest::prop_assert_eq!(&a, &c);
+        }
+    }
+
+    /// [`crate::token_scan::SimdTokens`] over `b[..n]`.
+    #[cfg(target_arch = "x86_64")]
+    fn simd_scan(b: &[u8], n: usize) -> Vec<(usize, usize, u8)> {
+        crate::token_scan::SimdTokens::new(b, n).collect()
+    }
+
+    /// [`ScanTokens`] over `b[..n]`.
+    #[cfg(target_arch = "x86_64")]
+    fn table_scan(b: &[u8], n: usize) -> Vec<(usize, usize, u8)> {
+        ScanTokens { b, i: 0, n }.collect()
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn simd_tokens_equal_scan_tokens_every_byte_every_position() {
+        // Every ASCII byte at every position 0..=70 of messages of 0..=140
+        // bytes: every 16-byte lane and the first 64-byte block boundary,
+        // tokens ending at, starting at and running across them, and
+        // messages ending at every offset of a lane and a block. Two
+        // fillers: one long token, and short tokens of every class with
+        // runs of whitespace.
+        let mixed = b"a1 b/ c:d  e.f@g_h-i,j\tk\r\n7 .,:_-/ x\x0by\x0cz 42 ";
+        for filler in [&b"q"[..], &mixed[..]] {
+            for len in 0..=140usize {
+                let base: Vec<u8> = (0..len).map(|k| filler[k % filler.len()]).collect();
+                let msg = std::str::from_utf8(&base).unwrap();
+                assert_eq!(simd_scan(&base, len), scan_bytes(msg), "{msg:?}");
+                for pos in 0..=70.min(len.saturating_sub(1)) {
+                    if len == 0 {
+                        break;
+                    }
+                    for c in 0..128u8 {
+                        let mut b = base.clone();
+                        b[pos] = c;
+                        let got = simd_scan(&b, len);
+                        let msg = std::str::from_utf8(&b).unwrap();
+                        assert_eq!(got, table_scan(&b, len), "{msg:?}");
+                        assert_eq!(got, scan_bytes(msg), "{msg:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn simd_tokens_respect_n() {
+        // `n` below the slice length: the bytes from `n` on are not read as
+        // part of a token (`mask_tokens` passes `min(len, u32::MAX)`).
+        let b: Vec<u8> = (0..300u32).map(|k| b"ab1 /x9 "[k as usize % 8]).collect();
+        for n in 0..=b.len() {
+            assert_eq!(simd_scan(&b, n), table_scan(&b, n), "{n}");
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+        #[test]
+        fn simd_tokens_equal_scan_tokens_bytes(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3000),
+            cut in 0usize..70,
+        ) {
+            // Any bytes (non-ASCII included), up to past a few blocks, the
+            // whole slice and `n` short of its end.
+            let n = bytes.len().saturating_sub(cut);
+            proptest::prop_assert_eq!(simd_scan(&bytes, bytes.len()), table_scan(&bytes, bytes.len()));
+            proptest::prop_assert_eq!(simd_scan(&bytes, n), table_scan(&bytes, n));
+        }
+
+        #[test]
+        fn simd_tokens_equal_byte_scan_alphabet(
+            bytes in proptest::collection::vec(proptest::sample::select(SCAN_ALPHABET.to_vec()), 0..3000)
+        ) {
+            let msg = scan_sample(&bytes);
+            proptest::prop_assert_eq!(simd_scan(msg.as_bytes(), msg.len()), scan_bytes(&msg));
+        }
+
+        #[test]
+        fn simd_tokens_equal_byte_scan_strings(s in "[ -~\t\n\r\u{b}\u{c}é€😀]{0,200}|\\PC{0,3000}") {
+            proptest::prop_assert_eq!(simd_scan(s.as_bytes(), s.len()), scan_bytes(&s));
+            let mut a = Vec::new();
+            mask_tokens(&s, 64, &mut a);
             let spans = scan_bytes(&s).into_iter().map(|(a, b, _)| (a, b, HINT_MAYBE));
             let mut c = Vec::new();
             mask_spans(&s, s.len(), spans, 64, &mut c);
