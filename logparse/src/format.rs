@@ -251,7 +251,12 @@ pub(crate) fn assign_roles<'a>(ev: &mut ParsedEvent<'a>, cfg: &ParseConfig) {
 
 /// Guess the format of a line from its first bytes (no full parse).
 pub fn detect_format(line: &str) -> Format {
-    let b = line.trim_start().as_bytes();
+    // `trim_start` decodes chars to find Unicode whitespace; a line that
+    // starts with a printable ASCII byte has none to trim.
+    let b = match line.as_bytes().first() {
+        Some(&c) if c > b' ' && c < 0x80 => line.as_bytes(),
+        _ => line.trim_start().as_bytes(),
+    };
     match b.first() {
         Some(b'{') => Format::Json,
         Some(b'<') => {
@@ -278,11 +283,23 @@ pub fn detect_format(line: &str) -> Format {
     }
 }
 
+/// `line.trim_end_matches(['\r', '\n'])` by bytes (no char decoding: a
+/// UTF-8 continuation byte is never `\r` or `\n`).
+#[inline]
+fn trim_line_end(line: &str) -> &str {
+    let b = line.as_bytes();
+    let mut n = b.len();
+    while n > 0 && matches!(b[n - 1], b'\r' | b'\n') {
+        n -= 1;
+    }
+    &line[..n]
+}
+
 /// Detect the format of `line` and parse it. Never fails: a line that does
 /// not parse as its detected format is parsed as plain text. Trailing
 /// `\r`/`\n` are ignored.
 pub fn parse_line<'a>(line: &'a str, cfg: &ParseConfig) -> ParsedEvent<'a> {
-    let line = line.trim_end_matches(['\r', '\n']);
+    let line = trim_line_end(line);
     let parsed = match detect_format(line) {
         Format::Json => json::parse(line, cfg),
         Format::Syslog5424 => rfc5424::parse(line, cfg),
@@ -320,6 +337,44 @@ impl Parser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_trims_equal_char_trims() {
+        // Every string of up to 3 chars over ASCII and Unicode whitespace,
+        // the first bytes the detection looks at and non-ASCII chars, before
+        // a few line bodies.
+        let chars = [
+            ' ', '\t', '\r', '\n', '\u{b}', '\u{c}', '\u{1f}', '\u{85}', '\u{a0}', '\u{2003}',
+            '\u{3000}', 'a', '{', '<', '[', '~', '\u{7f}', 'é', '1',
+        ];
+        let k = chars.len();
+        let mut n = 1;
+        for len in 0..=3 {
+            for code in 0..n {
+                let mut c = code;
+                let mut p = String::new();
+                for _ in 0..len {
+                    p.push(chars[c % k]);
+                    c /= k;
+                }
+                for body in [
+                    "",
+                    "x",
+                    "{\"a\":1}",
+                    "<34>1 2003-10-11T22:14:15Z h a - - - m",
+                    "h - - [x] \"y\"",
+                ] {
+                    for s in [format!("{p}{body}"), format!("{body}{p}")] {
+                        assert_eq!(trim_line_end(&s), s.trim_end_matches(['\r', '\n']), "{s:?}");
+                        // The round-9 form was `detect_format` of `s.trim_start()`
+                        // (which `trim_start` leaves as it is).
+                        assert_eq!(detect_format(&s), detect_format(s.trim_start()), "{s:?}");
+                    }
+                }
+            }
+            n *= k;
+        }
+    }
 
     const CFG: ParseConfig = ParseConfig {
         time: TimeConfig {

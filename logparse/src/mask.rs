@@ -86,12 +86,12 @@ pub struct TokenClass {
 }
 
 #[inline]
-fn is_lead_punct(b: u8) -> bool {
+const fn is_lead_punct(b: u8) -> bool {
     matches!(b, b'(' | b'[' | b'{' | b'"' | b'\'')
 }
 
 #[inline]
-fn is_trail_punct(b: u8) -> bool {
+const fn is_trail_punct(b: u8) -> bool {
     matches!(
         b,
         b')' | b']' | b'}' | b'"' | b'\'' | b',' | b';' | b':' | b'.' | b'!' | b'?'
@@ -102,12 +102,14 @@ fn is_trail_punct(b: u8) -> bool {
 /// unless the token is made only of punctuation (then lead = len, core = 0).
 #[inline]
 fn split_punct(t: &[u8]) -> (usize, usize, usize) {
+    // `CLASS` bits instead of the `matches!` of `is_lead_punct` /
+    // `is_trail_punct`: one load and test per byte.
     let mut a = 0;
-    while a < t.len() && is_lead_punct(t[a]) {
+    while a < t.len() && CLASS[t[a] as usize] & C_LEAD != 0 {
         a += 1;
     }
     let mut b = t.len();
-    while b > a && is_trail_punct(t[b - 1]) {
+    while b > a && CLASS[t[b - 1] as usize] & C_TRAIL != 0 {
         b -= 1;
     }
     if a == b {
@@ -149,6 +151,30 @@ fn is_ident_key(k: &[u8], allow_dots: bool) -> bool {
         .all(|&b| b.is_ascii_alphabetic() || b == b'_' || b == b'-' || (allow_dots && b == b'.'))
 }
 
+/// Index of the first `=` or `:` of `c`, which holds one. Eight bytes per
+/// step.
+#[inline]
+fn find_sep(c: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The lowest flagged byte of `zero(v)` is exact: borrows only flag
+    // bytes above it.
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut i = 0;
+    while i + 8 <= c.len() {
+        let v = u64::from_le_bytes(c[i..i + 8].try_into().expect("8 bytes"));
+        let m = zero(v ^ (b'=' as u64 * ONES)) | zero(v ^ (b':' as u64 * ONES));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < c.len() && c[i] != b'=' && c[i] != b':' {
+        i += 1;
+    }
+    i
+}
+
 fn looks_like_path(c: &[u8]) -> bool {
     match c {
         [b'/', x, ..] if *x != b'/' || c.len() > 2 => true,
@@ -185,6 +211,8 @@ const C_COLON: u16 = 32;
 const C_SLASH: u16 = 64;
 const C_SEP: u16 = 128; // '=' or ':'
 const C_UNDERSCORE: u16 = 256;
+const C_LEAD: u16 = 512; // `is_lead_punct`
+const C_TRAIL: u16 = 1024; // `is_trail_punct`
 
 /// Byte class table for [`classify_token`].
 static CLASS: [u16; 256] = {
@@ -202,7 +230,8 @@ static CLASS: [u16; 256] = {
             b'/' => C_OTHER | C_SLASH,
             b'_' => C_OTHER | C_UNDERSCORE,
             _ => C_OTHER,
-        };
+        } | if is_lead_punct(c) { C_LEAD } else { 0 }
+            | if is_trail_punct(c) { C_TRAIL } else { 0 };
         i += 1;
     }
     t
@@ -258,8 +287,11 @@ pub fn classify_token(tok: &str) -> TokenClass {
             return whole;
         }
         // key=value / key:value with an identifier key.
-        let sep = if acc & C_SEP != 0 {
-            core.iter().position(|&c| c == b'=' || c == b':')
+        // The key must start with a letter or `_` (`is_ident_key`): without
+        // one no need to find the separator. With one, it is found eight
+        // bytes per step (`C_SEP`: the core holds one).
+        let sep = if acc & C_SEP != 0 && (core[0].is_ascii_alphabetic() || core[0] == b'_') {
+            Some(find_sep(core))
         } else {
             None
         };
@@ -274,16 +306,19 @@ pub fn classify_token(tok: &str) -> TokenClass {
             }
         }
         // letters_ prefix: blk_-123, attempt_1_2, rdd_4_5.
+        // The first `_` with only letters before it is the first byte that
+        // is not a letter: scan the letters, then look at that byte.
         let underscore = if acc & C_UNDERSCORE != 0 {
-            core.iter().position(|&c| c == b'_')
+            let p = core
+                .iter()
+                .position(|c| !c.is_ascii_alphabetic())
+                .unwrap_or(core.len());
+            (p < core.len() && core[p] == b'_').then_some(p)
         } else {
             None
         };
         if let Some(p) = underscore {
-            if p > 0
-                && p + 1 < core.len()
-                && core[..p].iter().all(u8::is_ascii_alphabetic)
-                && (core[p + 1].is_ascii_digit() || core[p + 1] == b'-')
+            if p > 0 && p + 1 < core.len() && (core[p + 1].is_ascii_digit() || core[p + 1] == b'-')
             {
                 return TokenClass {
                     kind: var(lead + p + 1, trail),
@@ -300,6 +335,34 @@ pub fn classify_token(tok: &str) -> TokenClass {
         || (core.len() >= 16 && !other && !non_hex_letter)
     {
         return whole;
+    }
+    literal
+}
+
+/// [`classify_token`] of a token of 16+ bytes without a digit, `/`, `:` or
+/// `@` ([`HINT_LITERAL`]). No rule of `classify_token` can fire on it but
+/// the last: a core of 16+ bytes, all hex letters (`a-f`, `A-F`), is a
+/// variable. So it needs its punctuation split and a scan of its core that
+/// stops at the first byte that is not a hex letter, not the class pass.
+#[inline(never)]
+fn long_literal_hint_class(t: &[u8]) -> TokenClass {
+    let literal = TokenClass {
+        kind: TokenKind::Literal,
+        numeric: false,
+    };
+    let (lead, core_len, trail) = split_punct(t);
+    if core_len >= 16
+        && t[lead..lead + core_len]
+            .iter()
+            .all(|&c| CLASS[c as usize] == C_HEX)
+    {
+        return TokenClass {
+            kind: TokenKind::Variable {
+                prefix: lead.min(u16::MAX as usize) as u16,
+                suffix: trail.min(u16::MAX as usize) as u16,
+            },
+            numeric: false,
+        };
     }
     literal
 }
@@ -677,6 +740,8 @@ fn mask_spans(
                 kind: TokenKind::Literal,
                 numeric: false,
             }
+        } else if hint == HINT_LITERAL {
+            long_literal_hint_class(&b[start..end])
         } else {
             classify_token(tok())
         };
@@ -1047,6 +1112,217 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// `split_punct` before round 10 (`matches!` tests instead of `CLASS`
+    /// bits).
+    fn split_punct_round9(t: &[u8]) -> (usize, usize, usize) {
+        let mut a = 0;
+        while a < t.len() && is_lead_punct(t[a]) {
+            a += 1;
+        }
+        let mut b = t.len();
+        while b > a && is_trail_punct(t[b - 1]) {
+            b -= 1;
+        }
+        if a == b {
+            return (t.len(), 0, 0);
+        }
+        (a, b - a, t.len() - b)
+    }
+
+    /// `classify_token` before round 10: `position` scans for the key
+    /// separator and the `_`, `split_punct_round9`.
+    fn classify_token_round9(tok: &str) -> TokenClass {
+        let t = tok.as_bytes();
+        let literal = TokenClass {
+            kind: TokenKind::Literal,
+            numeric: false,
+        };
+        let (lead, core_len, trail) = split_punct_round9(t);
+        if core_len == 0 {
+            return literal;
+        }
+        let core = &t[lead..lead + core_len];
+        let var = |p: usize, s: usize| TokenKind::Variable {
+            prefix: p.min(u16::MAX as usize) as u16,
+            suffix: s.min(u16::MAX as usize) as u16,
+        };
+        let whole = TokenClass {
+            kind: var(lead, trail),
+            numeric: false,
+        };
+
+        // One branch-free pass, two bytes per step: which byte classes does the
+        // core hold?
+        let mut acc = 0u16;
+        let pairs = core.chunks_exact(2);
+        if let [c] = pairs.remainder() {
+            acc = CLASS[*c as usize];
+        }
+        for p in pairs {
+            acc |= CLASS[p[0] as usize] | CLASS[p[1] as usize];
+        }
+        let digit = acc & C_DIGIT != 0;
+        let letter = acc & (C_HEX | C_ALPHA) != 0;
+        let non_hex_letter = acc & C_ALPHA != 0;
+        let other = acc & C_OTHER != 0;
+        let at = acc & C_AT != 0;
+        let colon = acc & C_COLON != 0;
+        let slash = acc & C_SLASH != 0;
+        let url = colon && slash && contains(core, b"://");
+        if digit {
+            if !letter && is_numeric_core(core) {
+                return TokenClass {
+                    kind: var(lead, trail),
+                    numeric: true,
+                };
+            }
+            if url || (at && looks_like_email(core)) {
+                return whole;
+            }
+            // key=value / key:value with an identifier key.
+            let sep = if acc & C_SEP != 0 {
+                core.iter().position(|&c| c == b'=' || c == b':')
+            } else {
+                None
+            };
+            if let Some(p) = sep {
+                let allow_dots = core[p] == b'=';
+                let rest = &core[p + 1..];
+                if is_ident_key(&core[..p], allow_dots) && rest.iter().any(u8::is_ascii_digit) {
+                    return TokenClass {
+                        kind: var(lead + p + 1, trail),
+                        numeric: false,
+                    };
+                }
+            }
+            // letters_ prefix: blk_-123, attempt_1_2, rdd_4_5.
+            let underscore = if acc & C_UNDERSCORE != 0 {
+                core.iter().position(|&c| c == b'_')
+            } else {
+                None
+            };
+            if let Some(p) = underscore {
+                if p > 0
+                    && p + 1 < core.len()
+                    && core[..p].iter().all(u8::is_ascii_alphabetic)
+                    && (core[p + 1].is_ascii_digit() || core[p + 1] == b'-')
+                {
+                    return TokenClass {
+                        kind: var(lead + p + 1, trail),
+                        numeric: false,
+                    };
+                }
+            }
+            return whole;
+        }
+        if (slash && looks_like_path(core))
+            || (core.len() > 2 && core[1] == b':' && looks_like_path(core))
+            || url
+            || (at && looks_like_email(core))
+            || (core.len() >= 16 && !other && !non_hex_letter)
+        {
+            return whole;
+        }
+        literal
+    }
+
+    /// The bytes the rules of `classify_token` look at, and their
+    /// neighbours.
+    const CLASSIFY_ALPHABET: [&str; 22] = [
+        "a", "f", "G", "z", "0", "9", "_", "-", "=", ":", ".", "/", "@", "[", "(", ")", "]", "\"",
+        "'", ",", "\\", "é",
+    ];
+
+    #[test]
+    fn classify_token_equals_round9_form() {
+        let k = CLASSIFY_ALPHABET.len();
+        let mut n = 1;
+        for len in 0..=4 {
+            for code in 0..n {
+                let mut c = code;
+                let mut t = String::new();
+                for _ in 0..len {
+                    t.push_str(CLASSIFY_ALPHABET[c % k]);
+                    c /= k;
+                }
+                let forms: Vec<String> = if len <= 3 {
+                    vec![
+                        t.clone(),
+                        format!("blk{t}"),
+                        format!("key{t}1"),
+                        format!("ab.c{t}7"),
+                        format!("/x{t}"),
+                        format!("(abcdefabcdefabcdef{t}"),
+                        format!("{t}0123456789abcdef"),
+                    ]
+                } else {
+                    vec![t.clone()]
+                };
+                for f in forms {
+                    assert_eq!(classify_token(&f), classify_token_round9(&f), "{f:?}");
+                    let b = f.as_bytes();
+                    if let Some(p) = b.iter().position(|&c| c == b'=' || c == b':') {
+                        assert_eq!(find_sep(b), p, "{f:?}");
+                    }
+                }
+            }
+            n *= k;
+        }
+    }
+
+    #[test]
+    fn long_literal_hint_class_equals_classify_token() {
+        // Tokens of 16+ bytes without a digit, `/`, `:` or `@`: a run of
+        // hex letters with one byte replaced, lead and trail punctuation.
+        let bytes = [
+            "a", "F", "g", "Z", "_", "-", ".", "$", "(", ")", "[", "]", "{", "}", "\"", "'", ",",
+            ";", "!", "?", "é", "~",
+        ];
+        for lead in ["", "(", "[\"", "'", "{"] {
+            for trail in ["", ".", ")", "\"),", "!?", ";"] {
+                for len in [13, 14, 15, 16, 17, 20] {
+                    for pos in 0..=len {
+                        for x in bytes {
+                            let core: String = (0..len)
+                                .map(|i| {
+                                    if i == pos {
+                                        x
+                                    } else {
+                                        ["a", "B", "c", "F"][i % 4]
+                                    }
+                                })
+                                .collect();
+                            let t = format!("{lead}{core}{trail}");
+                            if t.len() >= 16 {
+                                assert_eq!(
+                                    long_literal_hint_class(t.as_bytes()),
+                                    classify_token(&t),
+                                    "{t:?}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        #[test]
+        fn classify_token_equals_round9_form_random(
+            t in "[afGz09_\\-=:./@\\[()\\]\"',é]{0,40}"
+        ) {
+            proptest::prop_assert_eq!(classify_token(&t), classify_token_round9(&t));
+        }
+
+        #[test]
+        fn long_literal_hint_class_equals_classify_token_random(
+            t in "[afAFgGz_\\-.$()\\[\\]{}\"',;!?é]{16,48}"
+        ) {
+            proptest::prop_assert_eq!(long_literal_hint_class(t.as_bytes()), classify_token(&t));
         }
     }
 

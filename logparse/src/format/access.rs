@@ -16,7 +16,103 @@ use crate::level::Severity;
 use crate::timestamp;
 
 /// Quick check: three tokens then `[` and later `] "`.
+///
+/// On x86_64, lines of 16+ bytes are scanned with SSE2 (one 16-byte compare
+/// per step, [`third_space16`] and [`has_close_quote16`]); the same answer as
+/// [`looks_like_scalar`] (checked in the tests).
+#[cfg(target_arch = "x86_64")]
 pub fn looks_like(b: &[u8]) -> bool {
+    let head = &b[..b.len().min(160)];
+    if head.len() < 16 {
+        return looks_like_scalar(head);
+    }
+    let Some(i) = third_space16(head) else {
+        return false;
+    };
+    if head.get(i + 1) != Some(&b'[') {
+        return false;
+    }
+    has_close_quote16(&head[i..])
+}
+
+/// Quick check: three tokens then `[` and later `] "`.
+#[cfg(not(target_arch = "x86_64"))]
+pub fn looks_like(b: &[u8]) -> bool {
+    looks_like_scalar(b)
+}
+
+/// One bit per byte of `c[..16]` equal to `x`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn eq_mask16(c: &[u8], x: u8) -> u32 {
+    use core::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    let c: &[u8; 16] = c[..16].try_into().expect("16 bytes");
+    // SAFETY: SSE2 is part of the x86_64 baseline; the one load reads the 16
+    // bytes of `c` (`_mm_loadu_si128` has no alignment requirement).
+    unsafe {
+        let v = _mm_loadu_si128(c.as_ptr().cast::<__m128i>());
+        _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(x as i8))) as u32
+    }
+}
+
+/// [`third_space`] of `b`, `b.len() >= 16`: 16 bytes per step, the last step
+/// from the last 16 bytes with the bytes already seen shifted out.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn third_space16(b: &[u8]) -> Option<usize> {
+    let mut need = 3u32;
+    let mut k = 0;
+    while k < b.len() {
+        let mut m = if k + 16 <= b.len() {
+            eq_mask16(&b[k..], b' ')
+        } else {
+            let s = b.len() - 16;
+            eq_mask16(&b[s..], b' ') >> (k - s)
+        };
+        while m != 0 {
+            need -= 1;
+            if need == 0 {
+                return Some(k + m.trailing_zeros() as usize);
+            }
+            m &= m - 1;
+        }
+        k += 16;
+    }
+    None
+}
+
+/// Does `r` hold `] "`? Each `"` at 2 or later is checked for `] ` before
+/// it; the `"` are found 16 bytes per step (the last step overlapping).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn has_close_quote16(r: &[u8]) -> bool {
+    if r.len() < 16 {
+        return r.windows(3).any(|w| w == b"] \"");
+    }
+    let mut k = 0;
+    while k < r.len() {
+        let (base, mut m) = if k + 16 <= r.len() {
+            (k, eq_mask16(&r[k..], b'"'))
+        } else {
+            (r.len() - 16, eq_mask16(&r[r.len() - 16..], b'"'))
+        };
+        while m != 0 {
+            let q = base + m.trailing_zeros() as usize;
+            if q >= 2 && r[q - 2] == b']' && r[q - 1] == b' ' {
+                return true;
+            }
+            m &= m - 1;
+        }
+        k += 16;
+    }
+    false
+}
+
+/// [`looks_like`] one byte word at a time (other targets, and the tests'
+/// reference).
+fn looks_like_scalar(b: &[u8]) -> bool {
     let head = &b[..b.len().min(160)];
     let Some(i) = third_space(head) else {
         return false;
@@ -249,6 +345,119 @@ mod tests {
             assert_eq!(third_space(&line), naive(&line), "{line:?}");
         }
     }
+    /// The SSE2 steps against their scalar forms (the whole check rarely
+    /// tells them apart: most wrong indices are not followed by `[`).
+    fn check_sse2_parts(b: &[u8]) {
+        #[cfg(target_arch = "x86_64")]
+        if b.len() >= 16 {
+            assert_eq!(third_space16(b), third_space(b), "{b:?}");
+            for from in 0..b.len().min(4) {
+                let r = &b[from..];
+                assert_eq!(
+                    has_close_quote16(r),
+                    r.windows(3).any(|w| w == b"] \""),
+                    "{r:?}"
+                );
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = b;
+    }
+
+    #[test]
+    fn has_close_quote16_equals_window_scan() {
+        // Every string of up to 5 bytes over `]`, ` `, `"`, `x`, at every
+        // offset of 16-40 byte texts (across the 16-byte steps and the
+        // overlapping last one).
+        #[cfg(target_arch = "x86_64")]
+        {
+            let alphabet = [b']', b' ', b'"', b'x'];
+            let mut n = 1;
+            for len in 0..=5 {
+                for code in 0..n {
+                    let mut c = code;
+                    let s: Vec<u8> = (0..len)
+                        .map(|_| {
+                            let x = alphabet[c % 4];
+                            c /= 4;
+                            x
+                        })
+                        .collect();
+                    for total in [16, 17, 31, 32, 33, 40] {
+                        for at in 0..=total - len {
+                            let mut r = vec![b'x'; total];
+                            r[at..at + len].copy_from_slice(&s);
+                            let want = r.windows(3).any(|w| w == b"] \"");
+                            assert_eq!(has_close_quote16(&r), want, "{r:?}");
+                        }
+                    }
+                }
+                n *= 4;
+            }
+        }
+    }
+
+    #[test]
+    fn looks_like_equals_scalar_form() {
+        // Every string of up to 5 bytes over the bytes the check looks at,
+        // after 0-20 filler bytes and padded to lengths around the 16-byte
+        // steps and the 160-byte head.
+        let alphabet = [b' ', b'[', b']', b'"', b'x'];
+        let k = alphabet.len();
+        let mut n = 1;
+        for len in 0..=5 {
+            for code in 0..n {
+                let mut c = code;
+                let mut s = Vec::new();
+                for _ in 0..len {
+                    s.push(alphabet[c % k]);
+                    c /= k;
+                }
+                for pad in 0..=20 {
+                    for (lead, fill) in [(b'x', b'y'), (b' ', b'x')] {
+                        let mut line = vec![lead; pad];
+                        line.extend_from_slice(&s);
+                        for total in [0, 15, 16, 17, 18, 31, 33, 159, 160, 161, 175] {
+                            let mut l = line.clone();
+                            while l.len() < total {
+                                l.push(fill);
+                            }
+                            assert_eq!(looks_like(&l), looks_like_scalar(&l), "{l:?}");
+                            check_sse2_parts(&l);
+                        }
+                    }
+                }
+            }
+            n *= k;
+        }
+        for line in [
+            &br#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#[..],
+            b"2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created",
+            b"20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579",
+        ] {
+            for end in 0..=line.len() {
+                assert_eq!(looks_like(&line[..end]), looks_like_scalar(&line[..end]));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        #[test]
+        fn looks_like_equals_scalar_form_random(
+            b in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(vec![b' ', b'[', b']', b'"', b'x', b'-']),
+                    proptest::num::u8::ANY,
+                ],
+                0..240,
+            )
+        ) {
+            proptest::prop_assert_eq!(looks_like(&b), looks_like_scalar(&b));
+            check_sse2_parts(&b);
+        }
+    }
+
     use crate::timestamp::{to_epoch_ms, TimeConfig};
 
     const CFG: ParseConfig = ParseConfig {
