@@ -28,7 +28,9 @@ use std::path::Path;
 use std::sync::mpsc::sync_channel;
 use std::sync::Mutex;
 
-use logparse::{parse_line, MatchResult, ParseConfig, PreparedMessages, TemplateMiner};
+use logparse::{
+    parse_line, MatchResult, MinerConfig, ParseConfig, PreparedMessages, TemplateMiner,
+};
 use rayon::prelude::*;
 
 /// Bytes per block of lines handed to the workers: large enough that
@@ -181,7 +183,7 @@ impl Block {
                 b.clear();
                 b
             }
-            None => TemplateMiner::default().prepared_batch(),
+            None => PreparedMessages::new(&MinerConfig::default()),
         };
         let bytes = &self.bytes[piece];
         // One validation of the whole piece: on short lines the per-call cost
@@ -221,6 +223,16 @@ fn write_row<W: Write>(out: &mut W, n: u64, m: &MatchResult<'_>) -> std::io::Res
     out.write_all(b"\n")
 }
 
+/// [`mine`] on one thread, else [`mine_parallel`].
+fn mine_on<R: Read + Send, W: Write>(input: R, out: W, threads: usize) -> std::io::Result<u64> {
+    let input = BufReader::with_capacity(1 << 16, input);
+    if threads == 1 {
+        mine(input, out)
+    } else {
+        mine_parallel(input, out, threads, BLOCK_BYTES)
+    }
+}
+
 /// `cloudsage templates FILE` (`-` = stdin), printing to stdout, with
 /// `threads` workers (0: one per core; 1: all on this thread).
 pub fn run(file: &Path, threads: usize) -> anyhow::Result<()> {
@@ -231,21 +243,11 @@ pub fn run(file: &Path, threads: usize) -> anyhow::Result<()> {
     let stdout = std::io::stdout().lock();
     let res = if file == Path::new("-") {
         // `Stdin` (not its lock) can move to the reader thread.
-        let stdin = BufReader::with_capacity(1 << 16, std::io::stdin());
-        if threads == 1 {
-            mine(stdin, stdout)
-        } else {
-            mine_parallel(stdin, stdout, threads, BLOCK_BYTES)
-        }
+        mine_on(std::io::stdin(), stdout, threads)
     } else {
         let f = std::fs::File::open(file)
             .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?;
-        let f = BufReader::with_capacity(1 << 16, f);
-        if threads == 1 {
-            mine(f, stdout)
-        } else {
-            mine_parallel(f, stdout, threads, BLOCK_BYTES)
-        }
+        mine_on(f, stdout, threads)
     };
     match res {
         Ok(_) => Ok(()),

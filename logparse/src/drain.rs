@@ -768,6 +768,8 @@ impl TemplateMiner {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn hex_bytes_equal_display() {
         for v in [
@@ -786,8 +788,6 @@ mod tests {
             );
         }
     }
-
-    use super::*;
 
     #[test]
     fn groups_and_merges() {

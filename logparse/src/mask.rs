@@ -152,7 +152,8 @@ fn is_ident_key(k: &[u8], allow_dots: bool) -> bool {
 }
 
 /// Index of the first `=` or `:` of `c`, which holds one. Eight bytes per
-/// step.
+/// step (`memchr::memchr2` was tried: +0.44 M instructions over the 32 000
+/// Loghub lines of `mine_throughput`, its dispatch on these short tokens).
 #[inline]
 fn find_sep(c: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;

@@ -19,7 +19,9 @@ use crate::timestamp;
 ///
 /// On x86_64, lines of 16+ bytes are scanned with SSE2 (one 16-byte compare
 /// per step, [`third_space16`] and [`has_close_quote16`]); the same answer as
-/// [`looks_like_scalar`] (checked in the tests).
+/// [`looks_like_scalar`] (checked in the tests). Not `memchr::memchr_iter`:
+/// its per-call dispatch costs more on these 160-byte heads (tried: +3.4 M
+/// instructions over the 32 000 Loghub lines of `mine_throughput`).
 #[cfg(target_arch = "x86_64")]
 pub fn looks_like(b: &[u8]) -> bool {
     let head = &b[..b.len().min(160)];
