@@ -69,6 +69,8 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
         let mut last_tick = Instant::now();
         let mut last_lag = Instant::now();
         let mut last_commit: Option<Instant> = None;
+        // Since when polls have been failing, if they are.
+        let mut stalled_since: Option<Instant> = None;
         let mut out = Outputs::default();
         let store = match (&self.warehouse, self.source.group()) {
             (Some(w), Some(group)) => Some(CheckpointStore::new(w.clone(), group)),
@@ -85,10 +87,16 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::warn!(stage, error = %e, "poll failed");
+                    stalled_since.get_or_insert_with(Instant::now);
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     continue;
                 }
             };
+            if let Some(since) = stalled_since.take() {
+                let stalled_ms = since.elapsed().as_millis() as i64;
+                tracing::info!(stage, stalled_ms, "input readable again");
+                self.processor.input_stalled(stalled_ms);
+            }
             let started = Instant::now();
             let mut batch = match polled {
                 Polled::Messages(m) => Some(m),
@@ -98,10 +106,20 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
             let rebalance = match self.source.take_rebalance().await {
                 Ok(r) => r,
                 Err(e) => {
-                    // Without the committed checkpoints we cannot tell replays apart; poll
-                    // again (the rebalance is still pending in the source).
-                    tracing::warn!(stage, error = %e, "reading committed checkpoints failed");
-                    None
+                    // Without the committed offsets and checkpoints the batch's partitions
+                    // have no known resume point: the rebalance stays pending in the source,
+                    // the batch goes back, and both are tried again after the next poll.
+                    tracing::warn!(stage, error = %e, "applying a rebalance failed; polling again");
+                    if let Some(b) = batch {
+                        let firsts = first_offsets(&b);
+                        if let Err(e) = self.source.unread(&firsts).await {
+                            return Err(e.context(
+                                "could not put back a batch polled with a pending rebalance",
+                            ));
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
                 }
             };
             if let Some(r) = rebalance {
@@ -564,6 +582,19 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
 
 /// Payload bytes decoded ahead at a time (see [`decode_slices`]).
 const DECODE_AHEAD_BYTES: usize = 1 << 20;
+
+/// Each partition's first offset in `messages`, in order of first appearance.
+fn first_offsets(messages: &[InMessage]) -> Vec<(PartitionId, i64)> {
+    let mut firsts: Vec<(PartitionId, i64)> = vec![];
+    for m in messages {
+        let p = m.partition_id();
+        match firsts.iter_mut().find(|(q, _)| *q == p) {
+            Some((_, first)) => *first = (*first).min(m.offset),
+            None => firsts.push((p, m.offset)),
+        }
+    }
+    firsts
+}
 
 /// `messages` in consecutive slices of about [`DECODE_AHEAD_BYTES`] of payload (at least one
 /// record each).

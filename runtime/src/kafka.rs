@@ -12,7 +12,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, StreamConsumer};
-use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
@@ -89,9 +89,12 @@ pub async fn ensure_topics(cfg: &KafkaConfig, topics: &[String]) -> anyhow::Resu
 pub struct RebalanceRecorder {
     /// Strips the topic prefix from the broker's partition lists.
     topic_prefix: Arc<str>,
-    pending: Arc<Mutex<(Vec<PartitionId>, Vec<PartitionId>)>>,
+    pending: Arc<Mutex<PendingRebalance>>,
     /// Set by every assignment, even an empty one.
     assigned_any: Arc<std::sync::atomic::AtomicBool>,
+    /// Set when librdkafka reports every broker down; cleared by the next record or answered
+    /// metadata request (see [`KafkaSource::check_brokers_back`]).
+    brokers_down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl RebalanceRecorder {
@@ -100,6 +103,7 @@ impl RebalanceRecorder {
             topic_prefix: topic_prefix.into(),
             pending: Arc::default(),
             assigned_any: Arc::default(),
+            brokers_down: Arc::default(),
         }
     }
 }
@@ -118,7 +122,16 @@ fn partitions_of(tpl: &TopicPartitionList, prefix: &str) -> Vec<PartitionId> {
         .collect()
 }
 
-impl ClientContext for RebalanceRecorder {}
+impl ClientContext for RebalanceRecorder {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
+            self.brokers_down
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        // As librdkafka's default does.
+        tracing::error!("librdkafka: {error}: {reason}");
+    }
+}
 
 impl ConsumerContext for RebalanceRecorder {
     fn pre_rebalance(&self, _c: &BaseConsumer<Self>, rebalance: &rdkafka::consumer::Rebalance<'_>) {
@@ -150,6 +163,21 @@ impl ConsumerContext for RebalanceRecorder {
     }
 }
 
+/// Revoked and assigned partitions reported by librdkafka, not yet applied by the driver.
+type PendingRebalance = (Vec<PartitionId>, Vec<PartitionId>);
+
+/// Puts a rebalance taken from `pending` but not applied back, as if reported again ahead of
+/// whatever was reported since (a partition revoked since is no longer assigned).
+fn put_back(pending: &mut PendingRebalance, revoked: Vec<PartitionId>, assigned: Vec<PartitionId>) {
+    let (revoked_since, assigned_since) = std::mem::take(pending);
+    let mut still_assigned = assigned;
+    still_assigned.retain(|a| !revoked_since.contains(a));
+    still_assigned.extend(assigned_since);
+    let mut all_revoked = revoked;
+    all_revoked.extend(revoked_since);
+    *pending = (all_revoked, still_assigned);
+}
+
 type Consumer_ = StreamConsumer<RebalanceRecorder>;
 
 /// A consumer-group member reading the stage's input topics.
@@ -166,6 +194,8 @@ pub struct KafkaSource {
     rejoined: bool,
     /// Partitions being re-read from their committed offset.
     rewinds: HashMap<PartitionId, ResumeRewind>,
+    /// Set while a commit is waiting for the broker's answer.
+    commit_in_flight: Arc<std::sync::atomic::AtomicBool>,
     /// `auto.offset.reset` is earliest: a partition without a committed offset is read from
     /// its log start (taps reading from the end set it to latest).
     reads_from_earliest: bool,
@@ -219,10 +249,25 @@ impl KafkaSource {
             empty_since: None,
             rejoined: false,
             rewinds: HashMap::new(),
+            commit_in_flight: Arc::default(),
             reads_from_earliest,
         })
     }
 }
+
+/// Limit of each broker request made while applying a rebalance (committed offsets, log
+/// starts). Those run between two polls, so they must end well within `max.poll.interval.ms`
+/// (7 s by default here) or the member is dropped from the group; a rebalance whose
+/// requests fail stays pending and is tried again after the next poll.
+const REBALANCE_REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long the driver waits for a commit's answer before going on polling (the commit
+/// itself stays out until the broker answers).
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Limit of the metadata request that tells whether a broker answers again after all were
+/// reported down; made between two polls, so short.
+const BROKER_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How long a member that joined with an empty assignment waits before rejoining once.
 const STRANDED_REJOIN_AFTER: Duration = Duration::from_secs(8);
@@ -305,12 +350,84 @@ impl KafkaSource {
         }
     }
 
+    /// After librdkafka reported every broker down, an empty poll is not "caught up" (the
+    /// stage's idle timers would run on records still waiting on the broker) until a
+    /// metadata request is answered again: until then it is an error.
+    async fn check_brokers_back(&self) -> anyhow::Result<()> {
+        if !self
+            .recorder
+            .brokers_down
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Ok(());
+        }
+        let consumer = self.consumer.clone();
+        let topic = self.topics.first().cloned();
+        tokio::task::spawn_blocking(move || {
+            consumer
+                .client()
+                .fetch_metadata(topic.as_deref(), BROKER_PROBE_TIMEOUT)
+        })
+        .await?
+        .map_err(|e| anyhow::anyhow!("no broker reachable: {e}"))?;
+        self.recorder
+            .brokers_down
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Where each assigned partition resumes: committed offset and checkpoint, or log start.
+    /// Nothing to ask the broker for a revoke alone.
+    async fn resolve_assignment(&self, assigned: &[PartitionId]) -> anyhow::Result<Vec<Assigned>> {
+        if assigned.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut tpl = TopicPartitionList::new();
+        for a in assigned {
+            tpl.add_partition(&self.physical(&a.topic), a.partition);
+        }
+        let consumer = self.consumer.clone();
+        let committed = tokio::task::spawn_blocking(move || {
+            consumer.committed_offsets(tpl, Timeout::After(REBALANCE_REQUEST_TIMEOUT))
+        })
+        .await??;
+        // Read out of the (non-`Send`) partition list before awaiting anything.
+        let positions: Vec<(PartitionId, Option<i64>, Option<Checkpoint>)> = assigned
+            .iter()
+            .cloned()
+            .map(|p| {
+                let elem = committed.find_partition(&self.physical(&p.topic), p.partition);
+                let committed_offset = elem.as_ref().and_then(|e| match e.offset() {
+                    Offset::Offset(o) => Some(o),
+                    _ => None,
+                });
+                let checkpoint = elem.and_then(|e| Checkpoint::decode(e.metadata()));
+                (p, committed_offset, checkpoint)
+            })
+            .collect();
+        drop(committed);
+        let mut with_offsets = Vec::with_capacity(positions.len());
+        for (p, committed_offset, checkpoint) in positions {
+            let log_start = match committed_offset {
+                None if self.reads_from_earliest => Some(self.log_start(&p).await?),
+                _ => None,
+            };
+            with_offsets.push(Assigned {
+                partition: p,
+                committed_offset,
+                checkpoint,
+                log_start,
+            });
+        }
+        Ok(with_offsets)
+    }
+
     /// The first offset the broker still holds for `p` (its low watermark).
     async fn log_start(&self, p: &PartitionId) -> anyhow::Result<i64> {
         let consumer = self.consumer.clone();
         let (topic, part) = (self.physical(&p.topic), p.partition);
         let (low, _) = tokio::task::spawn_blocking(move || {
-            consumer.fetch_watermarks(&topic, part, Duration::from_secs(10))
+            consumer.fetch_watermarks(&topic, part, REBALANCE_REQUEST_TIMEOUT)
         })
         .await??;
         Ok(low)
@@ -359,6 +476,9 @@ impl Source for KafkaSource {
             let left = wait_until.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, self.consumer.recv()).await {
                 Ok(Ok(m)) => {
+                    self.recorder
+                        .brokers_down
+                        .store(false, std::sync::atomic::Ordering::SeqCst);
                     let m = to_in_message(&m, &self.topic_prefix);
                     if batch.is_empty() {
                         wait_until = Instant::now() + linger;
@@ -376,6 +496,7 @@ impl Source for KafkaSource {
             }
         }
         Ok(if batch.is_empty() {
+            self.check_brokers_back().await?;
             Polled::Idle
         } else {
             Polled::Messages(batch)
@@ -406,49 +527,26 @@ impl Source for KafkaSource {
             }
             (std::mem::take(&mut p.0), std::mem::take(&mut p.1))
         };
-        for p in revoked.iter().chain(&assigned) {
-            self.rewinds.remove(p);
+        match self.resolve_assignment(&assigned).await {
+            Ok(with_offsets) => {
+                for p in revoked.iter().chain(&assigned) {
+                    self.rewinds.remove(p);
+                }
+                Ok(Some(Rebalance {
+                    revoked,
+                    assigned: with_offsets,
+                }))
+            }
+            Err(e) => {
+                let mut pending = self
+                    .recorder
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                put_back(&mut pending, revoked, assigned);
+                Err(e)
+            }
         }
-        let mut tpl = TopicPartitionList::new();
-        for a in &assigned {
-            tpl.add_partition(&self.physical(&a.topic), a.partition);
-        }
-        let consumer = self.consumer.clone();
-        let committed = tokio::task::spawn_blocking(move || {
-            consumer.committed_offsets(tpl, Timeout::After(Duration::from_secs(10)))
-        })
-        .await??;
-        // Read out of the (non-`Send`) partition list before awaiting anything.
-        let positions: Vec<(PartitionId, Option<i64>, Option<Checkpoint>)> = assigned
-            .into_iter()
-            .map(|p| {
-                let elem = committed.find_partition(&self.physical(&p.topic), p.partition);
-                let committed_offset = elem.as_ref().and_then(|e| match e.offset() {
-                    Offset::Offset(o) => Some(o),
-                    _ => None,
-                });
-                let checkpoint = elem.and_then(|e| Checkpoint::decode(e.metadata()));
-                (p, committed_offset, checkpoint)
-            })
-            .collect();
-        drop(committed);
-        let mut with_offsets = Vec::with_capacity(positions.len());
-        for (p, committed_offset, checkpoint) in positions {
-            let log_start = match committed_offset {
-                None if self.reads_from_earliest => Some(self.log_start(&p).await?),
-                _ => None,
-            };
-            with_offsets.push(Assigned {
-                partition: p,
-                committed_offset,
-                checkpoint,
-                log_start,
-            });
-        }
-        Ok(Some(Rebalance {
-            revoked,
-            assigned: with_offsets,
-        }))
     }
 
     async fn commit(&mut self, positions: &[CommitPosition]) -> anyhow::Result<()> {
@@ -463,8 +561,31 @@ impl Source for KafkaSource {
                 e.set_metadata(p.checkpoint.encode());
             }
         }
+        // A synchronous commit waits for the group coordinator however long it is away; the
+        // stage must go on polling meanwhile (or leave the group), so it waits at most
+        // COMMIT_TIMEOUT and starts no other commit while one is still out. A commit that
+        // lands late is harmless: its positions were handled.
+        if self
+            .commit_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            anyhow::bail!("the previous commit is still waiting for the group coordinator");
+        }
+        self.commit_in_flight
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let consumer = self.consumer.clone();
-        tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync)).await??;
+        let in_flight = self.commit_in_flight.clone();
+        let commit = tokio::task::spawn_blocking(move || {
+            let result = consumer.commit(&tpl, CommitMode::Sync);
+            in_flight.store(false, std::sync::atomic::Ordering::SeqCst);
+            result
+        });
+        match tokio::time::timeout(COMMIT_TIMEOUT, commit).await {
+            Ok(result) => result??,
+            Err(_) => anyhow::bail!(
+                "commit not acknowledged within {COMMIT_TIMEOUT:?} (group coordinator unreachable?)"
+            ),
+        }
         Ok(())
     }
 
@@ -523,6 +644,23 @@ impl Source for KafkaSource {
             ResumeRewind::start(offset.max(low))
         };
         self.rewinds.insert(partition.clone(), rewind);
+        Ok(())
+    }
+
+    async fn unread(&mut self, positions: &[(PartitionId, i64)]) -> anyhow::Result<()> {
+        let owned = {
+            let consumer = self.consumer.clone();
+            tokio::task::spawn_blocking(move || consumer.assignment()).await??
+        };
+        for (p, offset) in positions {
+            if owned
+                .find_partition(&self.physical(&p.topic), p.partition)
+                .is_none()
+            {
+                continue;
+            }
+            self.seek(p, Offset::Offset(*offset)).await?;
+        }
         Ok(())
     }
 
@@ -631,5 +769,30 @@ impl Sink for KafkaSink {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(n: i32) -> PartitionId {
+        PartitionId {
+            topic: "t".into(),
+            partition: n,
+        }
+    }
+
+    #[test]
+    fn a_rebalance_put_back_comes_before_what_was_reported_since() {
+        // Taken: 1 revoked, 2 and 3 assigned. Since: 3 revoked, 4 assigned.
+        let mut pending: PendingRebalance = (vec![p(3)], vec![p(4)]);
+        put_back(&mut pending, vec![p(1)], vec![p(2), p(3)]);
+        assert_eq!(pending, (vec![p(1), p(3)], vec![p(2), p(4)]));
+
+        // Nothing since: exactly what was taken.
+        let mut pending = PendingRebalance::default();
+        put_back(&mut pending, vec![p(1)], vec![p(2)]);
+        assert_eq!(pending, (vec![p(1)], vec![p(2)]));
     }
 }

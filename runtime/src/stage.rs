@@ -217,6 +217,11 @@ pub trait Processor: Send + 'static {
     /// poll found no new input (the stage is caught up), e.g. for idle flushes.
     fn on_tick(&mut self, _now_ms: i64, _out: &mut Outputs) {}
 
+    /// The input could not be read for `stalled_ms` (polls failed: no broker reachable).
+    /// Processing-time timers that measure the input's quiet should not count that time:
+    /// the records may have been waiting on the broker all along.
+    fn input_stalled(&mut self, _stalled_ms: i64) {}
+
     /// End of a finite input (in-memory runs): flush everything still open.
     fn finish(&mut self, _out: &mut Outputs) {}
 

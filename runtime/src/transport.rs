@@ -121,6 +121,19 @@ pub trait Source: Send {
         async { Ok(()) }
     }
 
+    /// Puts polled records back unhandled: the next polls return each listed partition's
+    /// records again from its offset on. For a batch polled with a rebalance that could not
+    /// be applied yet (the partitions' resume points are unknown until it is). Partitions
+    /// this member no longer owns are skipped: their next owner resumes from the committed
+    /// offset. A transport that cannot do it fails, and the stage stops (to resume from its
+    /// committed offsets when restarted) rather than skip records.
+    fn unread(
+        &mut self,
+        _positions: &[(PartitionId, i64)],
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        async { anyhow::bail!("this transport cannot put polled records back") }
+    }
+
     /// The offset the next record appended to `partition` will get (the high watermark), if
     /// the transport knows it.
     fn end_offset(

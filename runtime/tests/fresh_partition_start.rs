@@ -4,15 +4,9 @@
 //! partition instead of skipping them for good. Seen on tansu: the first three alerts of a
 //! partition never reached the delivery loop after a rebalance storm.
 
-use cloudsage_runtime::config::PipelineConfig;
-use cloudsage_runtime::deliver::NoDelivery;
-use cloudsage_runtime::driver::Driver;
-use cloudsage_runtime::metrics::Metrics;
 use cloudsage_runtime::stage::{InMessage, Outputs, PartitionId, Processor};
-use cloudsage_runtime::testkit::{CapturingSink, ScriptedSource};
+use cloudsage_runtime::testkit::{scripted_driver, ScriptedSource};
 use cloudsage_runtime::transport::{Assigned, Rebalance};
-use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 struct Ignore;
 
@@ -50,17 +44,7 @@ fn records_of_partition_2(offsets: std::ops::Range<i64>) -> Vec<InMessage> {
 
 /// Runs the driver over `source` to the end of its batches.
 async fn run(source: ScriptedSource) {
-    let driver = Driver {
-        processor: Ignore,
-        source,
-        sink: CapturingSink::default(),
-        warehouse: None,
-        deliverer: NoDelivery,
-        metrics: Metrics::new(),
-        pipeline: PipelineConfig::default(),
-        write_retry_for: Duration::from_secs(1),
-        shutdown: CancellationToken::new(),
-    };
+    let driver = scripted_driver(Ignore, source);
     driver.run().await.unwrap();
 }
 

@@ -193,6 +193,12 @@ impl Processor for ScorerProcessor {
         self.emit_closed(out);
     }
 
+    fn input_stalled(&mut self, stalled_ms: i64) {
+        for pw in self.partitions.values_mut() {
+            pw.postpone_idle(stalled_ms);
+        }
+    }
+
     fn finish(&mut self, out: &mut Outputs) {
         for pw in self.partitions.values_mut() {
             pw.flush_all(&self.cfg, &self.rules, &mut self.closed);

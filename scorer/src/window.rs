@@ -189,6 +189,14 @@ impl PartitionWindows {
         }
     }
 
+    /// Moves every series' last activity `by_ms` later: the time the input stalled does not
+    /// count towards the idle flush.
+    pub fn postpone_idle(&mut self, by_ms: i64) {
+        for s in self.series.values_mut() {
+            s.last_activity_ms = s.last_activity_ms.saturating_add(by_ms);
+        }
+    }
+
     /// Closes every open window (end of input).
     pub fn flush_all(&mut self, cfg: &WindowConfig, rules: &Rules, closed: &mut Vec<Closed>) {
         let mut keys: Vec<SeriesKey> = self.series.keys().cloned().collect();
@@ -496,6 +504,21 @@ mod tests {
             pw.add(&CFG, ev("a", 2_000, None), 1, 200, &rules(), &mut out),
             Added::Late
         );
+    }
+
+    #[test]
+    fn a_stalled_input_does_not_count_as_quiet() {
+        let mut pw = PartitionWindows::default();
+        let mut out = vec![];
+        pw.add(&CFG, ev("a", 1_000, None), 0, 100, &rules(), &mut out);
+        // 20 s of the 30 s idle flush were spent with no broker to read from.
+        pw.postpone_idle(20_000);
+        pw.flush_if_idle(&CFG, 100 + 30_000, &rules(), &mut out);
+        assert!(out.is_empty());
+        pw.flush_if_idle(&CFG, 100 + 49_999, &rules(), &mut out);
+        assert!(out.is_empty());
+        pw.flush_if_idle(&CFG, 100 + 50_000, &rules(), &mut out);
+        assert_eq!(out.len(), 1);
     }
 
     #[test]

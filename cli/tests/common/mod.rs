@@ -106,12 +106,36 @@ pub async fn wait_healthy(name: &str, port: u16) {
     }
 }
 
+/// A loopback port for a server a test starts, possibly more than once (a broker or a stage
+/// killed and restarted on the same port). Taken below the kernel's ephemeral range, so that
+/// no port-0 bind and no outgoing connection of a parallel test can occupy it while its
+/// server is down, and reserved by a lock file this process holds until it exits, so that
+/// no other test process picks it.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static HELD: Mutex<Vec<std::fs::File>> = Mutex::new(Vec::new());
+    let dir = std::env::temp_dir().join("cloudsage-test-ports");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (low, high) = (20_000u16, ephemeral_range_start().clamp(20_001, 32_768));
+    for _ in 0..10_000 {
+        let port = fastrand::u16(low..high);
+        let lock = std::fs::File::create(dir.join(port.to_string())).unwrap();
+        if lock.try_lock().is_err() {
+            continue; // another test's
+        }
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            HELD.lock().unwrap().push(lock);
+            return port;
+        }
+    }
+    panic!("no free loopback port in {low}..{high}");
+}
+
+/// The first port the kernel hands out for port-0 binds and outgoing connections.
+fn ephemeral_range_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
 }
 
 /// Receives webhook posts and records their JSON bodies.

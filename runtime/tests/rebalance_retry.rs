@@ -1,0 +1,116 @@
+//! A rebalance whose broker requests fail (committed offsets, log starts: the broker is
+//! restarting) stays pending, and the batch polled with it is put back rather than handled
+//! without resume points or dropped. Seen on tansu: the revoke reported while the broker was
+//! down was lost with a timed-out request, and the 10 s request made the member exceed
+//! `max.poll.interval.ms` and leave the group.
+
+use cloudsage_runtime::stage::{InMessage, Outputs, PartitionId, Processor};
+use cloudsage_runtime::testkit::{scripted_driver, ScriptedSource};
+use cloudsage_runtime::transport::{Assigned, Rebalance};
+
+/// Keeps the (partition, offset) of every record handled, and which partitions it was told
+/// to forget.
+#[derive(Default)]
+struct Recorder {
+    handled: Vec<(i32, i64)>,
+    forgotten: Vec<i32>,
+}
+
+impl Processor for Recorder {
+    type Input = ();
+
+    fn name(&self) -> &'static str {
+        "recorder"
+    }
+
+    fn input_topics(&self) -> Vec<&'static str> {
+        vec!["in"]
+    }
+
+    fn decode(&self, _msg: &InMessage) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn process(&mut self, msg: &InMessage, _input: (), _now_ms: i64, _out: &mut Outputs) {
+        self.handled.push((msg.partition, msg.offset));
+    }
+
+    fn forget(&mut self, partition: &PartitionId) {
+        self.forgotten.push(partition.partition);
+    }
+}
+
+fn partition(n: i32) -> PartitionId {
+    PartitionId {
+        topic: "in".into(),
+        partition: n,
+    }
+}
+
+/// Records of partition 1 at offsets 0..3 and of partition 2 at 0..2, interleaved, then
+/// partition 2 at 2..4.
+fn records() -> Vec<InMessage> {
+    let at = |p: i32, offset: i64| InMessage {
+        topic: "in".into(),
+        partition: p,
+        offset,
+        key: None,
+        payload: vec![],
+        timestamp_ms: None,
+    };
+    vec![
+        at(1, 0),
+        at(2, 0),
+        at(1, 1),
+        at(2, 1),
+        at(1, 2),
+        at(2, 2),
+        at(2, 3),
+    ]
+}
+
+/// Runs the driver to the end of the script: batches of 5, and a rebalance (partition 3
+/// revoked, 2 assigned from log start 0) whose requests fail `failures` times.
+async fn run(failures: usize) -> (Recorder, Vec<(PartitionId, i64)>) {
+    let mut source = ScriptedSource::new(&records(), 5);
+    source.assignment = Some(Rebalance {
+        revoked: vec![partition(3)],
+        assigned: vec![Assigned {
+            log_start: Some(0),
+            ..Assigned::fresh(partition(2))
+        }],
+    });
+    source.rebalance_failures = failures;
+    let unreads = source.unreads.clone();
+    let driver = scripted_driver(Recorder::default(), source);
+    let recorder = driver.run().await.unwrap();
+    let unreads = unreads.lock().unwrap().clone();
+    (recorder, unreads)
+}
+
+#[tokio::test]
+async fn a_batch_polled_with_a_failing_rebalance_is_put_back_and_handled_once_after_it() {
+    let every_record: Vec<(i32, i64)> = records().iter().map(|m| (m.partition, m.offset)).collect();
+
+    let (recorder, unreads) = run(2).await;
+    // Each failed attempt put the first batch (offsets 0.. of both partitions) back.
+    assert_eq!(
+        unreads,
+        vec![
+            (partition(1), 0),
+            (partition(2), 0),
+            (partition(1), 0),
+            (partition(2), 0)
+        ]
+    );
+    // Every record handled exactly once, in order, and only after the rebalance was applied
+    // (the revoke was not lost with the failed attempts).
+    assert_eq!(recorder.handled, every_record);
+    assert_eq!(recorder.forgotten, vec![3, 2]);
+
+    // The same without failures, for reference.
+    let (recorder, unreads) = run(0).await;
+    assert!(unreads.is_empty());
+    assert_eq!(recorder.handled, every_record);
+    assert_eq!(recorder.forgotten, vec![3, 2]);
+}
