@@ -42,7 +42,7 @@ pub const BLOCK_BYTES: usize = 1 << 20;
 /// input line to `out`, on the calling thread. Returns the number of lines
 /// read.
 pub fn mine<R: BufRead, W: Write>(mut input: R, out: W) -> std::io::Result<u64> {
-    let cfg = ParseConfig::default();
+    let cfg = parse_config();
     let mut miner = TemplateMiner::default();
     let mut out = BufWriter::with_capacity(1 << 16, out);
     let mut buf = Vec::with_capacity(4096);
@@ -177,7 +177,7 @@ impl Block {
     /// Parse, mask and hash the lines of `piece`, as [`mine`] does per
     /// line, into `reused` (emptied) or a new batch.
     fn prepare(&self, piece: Range<usize>, reused: Option<PreparedMessages>) -> PreparedMessages {
-        let cfg = ParseConfig::default();
+        let cfg = parse_config();
         let mut batch = match reused {
             Some(mut b) => {
                 b.clear();
@@ -201,6 +201,15 @@ impl Block {
             start = end;
         }
         batch
+    }
+}
+
+/// How lines are parsed for their templates: up to the message (the
+/// severity, which the output does not show, is not looked for in the body).
+fn parse_config() -> ParseConfig {
+    ParseConfig {
+        message_only: true,
+        ..ParseConfig::default()
     }
 }
 

@@ -35,6 +35,7 @@ fn main() {
         time: TimeConfig {
             reference_year: 2024,
         },
+        message_only: false,
     };
     for set in SETS {
         let path = dir.join(set).join(format!("{set}_2k.log"));

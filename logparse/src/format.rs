@@ -156,6 +156,11 @@ pub struct ParseConfig {
     /// Timestamp assumptions (reference year for year-less timestamps;
     /// zone-less timestamps are UTC).
     pub time: TimeConfig,
+    /// Parse only as far as the message needs: a plain-text line whose
+    /// header has no level token is not scanned for one (its severity stays
+    /// unset). For template mining, which reads the message alone; the
+    /// message is the same either way.
+    pub message_only: bool,
 }
 
 /// Role of a well-known structured key.
@@ -380,6 +385,7 @@ mod tests {
         time: TimeConfig {
             reference_year: 2024,
         },
+        message_only: false,
     };
 
     #[test]

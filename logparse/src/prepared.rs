@@ -128,6 +128,14 @@ mod tests {
         "Receiving block blk_7503483334202473044 src: /10.251.71.16:51590 dest: /10.251.71.16:50010",
         "Verification succeeded for blk_-4980916519894289629",
         "a b c d e f g h i j k l m n o p q r s t u v w x y z",
+        // Nothing merges across messages (a unit word, a repeated key, a run
+        // of variables).
+        "took 35",
+        "ms later",
+        "deleting blk_1",
+        "blk_2 blk_3 gone",
+        "10.0.0.1",
+        "42 7 requests",
     ];
 
     /// Every result of `add_prepared` equals the result of `add` on the same

@@ -270,6 +270,7 @@ mod tests {
         time: TimeConfig {
             reference_year: 2024,
         },
+        message_only: false,
     };
 
     #[test]

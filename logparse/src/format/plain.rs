@@ -45,7 +45,7 @@ pub fn parse<'a>(line: &'a str, cfg: &ParseConfig) -> ParsedEvent<'a> {
     }
     i = header(line, i, have_ts, &mut ev);
     ev.message = Cow::Borrowed(&line[i..]);
-    if ev.severity.is_none() {
+    if ev.severity.is_none() && !cfg.message_only {
         ev.severity = detect_level(line);
     }
     ev
@@ -546,10 +546,54 @@ mod tests {
         time: TimeConfig {
             reference_year: 2024,
         },
+        message_only: false,
     };
 
     fn p(line: &str) -> ParsedEvent<'_> {
         parse(line, &CFG)
+    }
+
+    #[test]
+    fn message_only_parses_the_same_message_without_scanning_it_for_a_level() {
+        let message_only = ParseConfig {
+            message_only: true,
+            ..CFG
+        };
+        for line in [
+            "081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 terminating",
+            "Dec 10 06:55:46 LabSZ sshd[24200]: error: Received disconnect from 1.2.3.4",
+            "20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579",
+            "2015-10-18 18:01:47,978 WARN [main] org.apache.hadoop.Foo: lost 3 nodes",
+            "something failed with ERROR code 5",
+            "",
+        ] {
+            let full = parse(line, &CFG);
+            let lean = parse(line, &message_only);
+            assert_eq!(lean.message, full.message, "{line}");
+            assert_eq!(lean.timestamp_ms, full.timestamp_ms, "{line}");
+            assert_eq!(lean.fields, full.fields, "{line}");
+            // The header's level is still read; the body is not scanned.
+            let header_level = parse_header_only(line);
+            assert_eq!(lean.severity, header_level, "{line}");
+        }
+        assert_eq!(
+            parse("something failed with ERROR code 5", &CFG).severity,
+            Some(Severity::Error)
+        );
+    }
+
+    /// The severity found in the header alone (as `parse` sets it before the
+    /// body scan).
+    fn parse_header_only(line: &str) -> Option<Severity> {
+        let mut ev = ParsedEvent::new(Format::Plain, line);
+        let mut i = line.len() - line.trim_start_matches(' ').len();
+        if let Some((_, used)) = timestamp::parse_prefix(&line[i..], &CFG.time) {
+            i += used;
+            header(line, i, true, &mut ev);
+        } else {
+            header(line, i, false, &mut ev);
+        }
+        ev.severity
     }
 
     #[test]

@@ -123,6 +123,7 @@ mod tests {
         time: TimeConfig {
             reference_year: 2024,
         },
+        message_only: false,
     };
 
     #[test]
