@@ -92,11 +92,6 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                     continue;
                 }
             };
-            if let Some(since) = stalled_since.take() {
-                let stalled_ms = since.elapsed().as_millis() as i64;
-                tracing::info!(stage, stalled_ms, "input readable again");
-                self.processor.input_stalled(stalled_ms);
-            }
             let started = Instant::now();
             let mut batch = match polled {
                 Polled::Messages(m) => Some(m),
@@ -110,6 +105,8 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                     // have no known resume point: the rebalance stays pending in the source,
                     // the batch goes back, and both are tried again after the next poll.
                     tracing::warn!(stage, error = %e, "applying a rebalance failed; polling again");
+                    // Nothing polled is handled meanwhile: the input stalls as when polls fail.
+                    stalled_since.get_or_insert_with(Instant::now);
                     if let Some(b) = batch {
                         let firsts = first_offsets(&b);
                         if let Err(e) = self.source.unread(&firsts).await {
@@ -122,6 +119,11 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                     continue;
                 }
             };
+            if let Some(since) = stalled_since.take() {
+                let stalled_ms = since.elapsed().as_millis() as i64;
+                tracing::info!(stage, stalled_ms, "input readable again");
+                self.processor.input_stalled(stalled_ms);
+            }
             if let Some(r) = rebalance {
                 for p in &r.revoked {
                     self.processor.forget(p);

@@ -217,7 +217,8 @@ pub trait Processor: Send + 'static {
     /// poll found no new input (the stage is caught up), e.g. for idle flushes.
     fn on_tick(&mut self, _now_ms: i64, _out: &mut Outputs) {}
 
-    /// The input could not be read for `stalled_ms` (polls failed: no broker reachable).
+    /// The input could not be read for `stalled_ms` (polls failed: no broker reachable; or
+    /// a rebalance could not be applied, and what was polled went back unhandled).
     /// Processing-time timers that measure the input's quiet should not count that time:
     /// the records may have been waiting on the broker all along.
     fn input_stalled(&mut self, _stalled_ms: i64) {}

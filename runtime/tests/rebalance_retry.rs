@@ -14,6 +14,8 @@ use cloudsage_runtime::transport::{Assigned, Rebalance};
 struct Recorder {
     handled: Vec<(i32, i64)>,
     forgotten: Vec<i32>,
+    /// Input stalls reported: (records handled before, stall length).
+    stalls: Vec<(usize, i64)>,
 }
 
 impl Processor for Recorder {
@@ -37,6 +39,10 @@ impl Processor for Recorder {
 
     fn forget(&mut self, partition: &PartitionId) {
         self.forgotten.push(partition.partition);
+    }
+
+    fn input_stalled(&mut self, stalled_ms: i64) {
+        self.stalls.push((self.handled.len(), stalled_ms));
     }
 }
 
@@ -107,10 +113,16 @@ async fn a_batch_polled_with_a_failing_rebalance_is_put_back_and_handled_once_af
     // (the revoke was not lost with the failed attempts).
     assert_eq!(recorder.handled, every_record);
     assert_eq!(recorder.forgotten, vec![3, 2]);
+    // Nothing was handled while the rebalance failed (two 500 ms pauses): one stall, reported
+    // before the first record.
+    assert_eq!(recorder.stalls.len(), 1, "{:?}", recorder.stalls);
+    assert_eq!(recorder.stalls[0].0, 0);
+    assert!(recorder.stalls[0].1 >= 1_000, "{:?}", recorder.stalls);
 
     // The same without failures, for reference.
     let (recorder, unreads) = run(0).await;
     assert!(unreads.is_empty());
+    assert!(recorder.stalls.is_empty());
     assert_eq!(recorder.handled, every_record);
     assert_eq!(recorder.forgotten, vec![3, 2]);
 }
