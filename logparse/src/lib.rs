@@ -36,6 +36,8 @@
 
 pub mod accuracy;
 pub mod drain;
+#[cfg(test)]
+mod every_word;
 pub mod features;
 pub mod format;
 pub mod level;

@@ -1089,28 +1089,19 @@ mod tests {
         }
         // Every string of up to 3 bytes over the alphabet (and `é`, two
         // bytes), at several offsets of a longer text and at the message end.
-        let mut alphabet: Vec<String> = SCAN_ALPHABET
-            .iter()
-            .map(|&c| (c as char).to_string())
-            .collect();
-        alphabet.push("é".into());
-        let k = alphabet.len();
-        for len in 1..=3u32 {
-            for mut code in 0..k.pow(len) {
-                let mut t = String::new();
-                for _ in 0..len {
-                    t.push_str(&alphabet[code % k]);
-                    code /= k;
-                }
-                for pad in 0..9 {
-                    for msg in [
-                        format!("{}{t}", "x".repeat(pad)),
-                        format!("{}{t}", " ".repeat(pad)),
-                        format!("{}{t}ab1", "7".repeat(pad)),
-                        format!("{t}{}", "y".repeat(pad)),
-                    ] {
-                        assert_eq!(scan(&msg), scan_bytes(&msg), "{msg:?}");
-                    }
+        let mut alphabet: Vec<char> = SCAN_ALPHABET.iter().map(|&c| c as char).collect();
+        alphabet.push('é');
+        // `skip(1)`: not the empty word.
+        for word in crate::every_word::every_word(&alphabet, 3).skip(1) {
+            let t: String = word.into_iter().collect();
+            for pad in 0..9 {
+                for msg in [
+                    format!("{}{t}", "x".repeat(pad)),
+                    format!("{}{t}", " ".repeat(pad)),
+                    format!("{}{t}ab1", "7".repeat(pad)),
+                    format!("{t}{}", "y".repeat(pad)),
+                ] {
+                    assert_eq!(scan(&msg), scan_bytes(&msg), "{msg:?}");
                 }
             }
         }
@@ -1239,38 +1230,28 @@ mod tests {
 
     #[test]
     fn classify_token_equals_round9_form() {
-        let k = CLASSIFY_ALPHABET.len();
-        let mut n = 1;
-        for len in 0..=4 {
-            for code in 0..n {
-                let mut c = code;
-                let mut t = String::new();
-                for _ in 0..len {
-                    t.push_str(CLASSIFY_ALPHABET[c % k]);
-                    c /= k;
-                }
-                let forms: Vec<String> = if len <= 3 {
-                    vec![
-                        t.clone(),
-                        format!("blk{t}"),
-                        format!("key{t}1"),
-                        format!("ab.c{t}7"),
-                        format!("/x{t}"),
-                        format!("(abcdefabcdefabcdef{t}"),
-                        format!("{t}0123456789abcdef"),
-                    ]
-                } else {
-                    vec![t.clone()]
-                };
-                for f in forms {
-                    assert_eq!(classify_token(&f), classify_token_round9(&f), "{f:?}");
-                    let b = f.as_bytes();
-                    if let Some(p) = b.iter().position(|&c| c == b'=' || c == b':') {
-                        assert_eq!(find_sep(b), p, "{f:?}");
-                    }
+        for word in crate::every_word::every_word(&CLASSIFY_ALPHABET, 4) {
+            let t = word.concat();
+            let forms: Vec<String> = if word.len() <= 3 {
+                vec![
+                    t.clone(),
+                    format!("blk{t}"),
+                    format!("key{t}1"),
+                    format!("ab.c{t}7"),
+                    format!("/x{t}"),
+                    format!("(abcdefabcdefabcdef{t}"),
+                    format!("{t}0123456789abcdef"),
+                ]
+            } else {
+                vec![t.clone()]
+            };
+            for f in forms {
+                assert_eq!(classify_token(&f), classify_token_round9(&f), "{f:?}");
+                let b = f.as_bytes();
+                if let Some(p) = b.iter().position(|&c| c == b'=' || c == b':') {
+                    assert_eq!(find_sep(b), p, "{f:?}");
                 }
             }
-            n *= k;
         }
     }
 

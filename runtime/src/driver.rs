@@ -88,7 +88,7 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                 Err(e) => {
                     tracing::warn!(stage, error = %e, "poll failed");
                     stalled_since.get_or_insert_with(Instant::now);
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    tokio::time::sleep(RETRY_PAUSE).await;
                     continue;
                 }
             };
@@ -115,7 +115,7 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
                             ));
                         }
                     }
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    tokio::time::sleep(RETRY_PAUSE).await;
                     continue;
                 }
             };
@@ -581,6 +581,9 @@ impl<P: Processor, S: Source, K: Sink, D: Deliverer> Driver<P, S, K, D> {
         Ok(())
     }
 }
+
+/// Pause before polling again after a failed poll or a rebalance that could not be applied.
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
 /// Payload bytes decoded ahead at a time (see [`decode_slices`]).
 const DECODE_AHEAD_BYTES: usize = 1 << 20;

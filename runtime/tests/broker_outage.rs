@@ -1,8 +1,14 @@
+//! The driver while the broker is away.
+//!
 //! A rebalance whose broker requests fail (committed offsets, log starts: the broker is
 //! restarting) stays pending, and the batch polled with it is put back rather than handled
 //! without resume points or dropped. Seen on tansu: the revoke reported while the broker was
 //! down was lost with a timed-out request, and the 10 s request made the member exceed
 //! `max.poll.interval.ms` and leave the group.
+//!
+//! Polls that fail (no broker reachable) stall the input: the driver tells the processor how
+//! long, once reading works again, so that processing-time timers (the scorer's idle flush)
+//! do not count the outage as the input's quiet.
 
 use cloudsage_runtime::stage::{InMessage, Outputs, PartitionId, Processor};
 use cloudsage_runtime::testkit::{scripted_driver, ScriptedSource};
@@ -53,17 +59,21 @@ fn partition(n: i32) -> PartitionId {
     }
 }
 
-/// Records of partition 1 at offsets 0..3 and of partition 2 at 0..2, interleaved, then
-/// partition 2 at 2..4.
-fn records() -> Vec<InMessage> {
-    let at = |p: i32, offset: i64| InMessage {
+/// An empty record of partition `p` of `in` at `offset`.
+fn at(p: i32, offset: i64) -> InMessage {
+    InMessage {
         topic: "in".into(),
         partition: p,
         offset,
         key: None,
         payload: vec![],
         timestamp_ms: None,
-    };
+    }
+}
+
+/// Records of partition 1 at offsets 0..3 and of partition 2 at 0..2, interleaved, then
+/// partition 2 at 2..4.
+fn records() -> Vec<InMessage> {
     vec![
         at(1, 0),
         at(2, 0),
@@ -125,4 +135,33 @@ async fn a_batch_polled_with_a_failing_rebalance_is_put_back_and_handled_once_af
     assert!(recorder.stalls.is_empty());
     assert_eq!(recorder.handled, every_record);
     assert_eq!(recorder.forgotten, vec![3, 2]);
+}
+
+/// Runs the driver over records 0..4 of partition 0 in batches of 2, after
+/// `failing_polls` failed polls.
+async fn run_after_failing_polls(failing_polls: usize) -> Recorder {
+    let records: Vec<InMessage> = (0..4).map(|offset| at(0, offset)).collect();
+    let mut source = ScriptedSource::new(&records, 2);
+    source.failing_polls = failing_polls;
+    scripted_driver(Recorder::default(), source)
+        .run()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn failing_polls_are_reported_as_one_stall_before_the_next_records() {
+    // Three failed polls, each followed by the driver's 500 ms pause: one stall of at least
+    // 1.5 s, reported before any record is handled.
+    let got = run_after_failing_polls(3).await;
+    assert_eq!(got.stalls.len(), 1, "{:?}", got.stalls);
+    let (handled_before, stalled_ms) = got.stalls[0];
+    assert_eq!(handled_before, 0);
+    assert!((1_500..10_000).contains(&stalled_ms), "{stalled_ms}");
+    assert_eq!(got.handled.len(), 4);
+
+    // Polls that work: no stall.
+    let got = run_after_failing_polls(0).await;
+    assert!(got.stalls.is_empty());
+    assert_eq!(got.handled.len(), 4);
 }
