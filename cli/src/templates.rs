@@ -12,197 +12,134 @@
 //! template text). The template is the one of the line's cluster *as it is
 //! after that line was added*: a later line can still generalize the cluster
 //! (a token becomes `<*>`), so earlier lines of the same cluster may show an
-//! older, more specific template and id. Streaming: reads line by line and
-//! writes through a buffer, memory is bounded by the miner's cluster cap.
+//! older, more specific template and id. Streaming: reads blocks of whole
+//! lines and writes through a buffer, memory is bounded by the miner's
+//! cluster cap.
 //!
-//! With several threads ([`mine_parallel`]), blocks of lines are parsed,
+//! With several threads ([`mine_parallel`]), pieces of blocks are parsed,
 //! masked and hashed on a pool of workers (the part of the work that does not
-//! depend on the clusters) while one miner adds them in input order, so the
+//! depend on the clusters), and one miner adds them in input order, so the
 //! output is byte for byte the one of the single-threaded [`mine`].
 //! Invalid UTF-8 is replaced (lossy); trailing `\r` is dropped.
 
 use std::borrow::Cow;
-use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Read, Write};
-use std::ops::Range;
+use std::io::{BufWriter, ErrorKind, Read, Write};
 use std::path::Path;
 use std::sync::mpsc::sync_channel;
-use std::sync::Mutex;
+use std::sync::Arc;
 
-use logparse::{
-    parse_line, MatchResult, MinerConfig, ParseConfig, PreparedMessages, TemplateMiner,
-};
-use rayon::prelude::*;
+use logparse::{parse_line, MatchResult, ParseConfig, TemplateMiner};
+
+mod block;
+mod ordered;
+
+use block::Block;
+use ordered::OrderedMiner;
 
 /// Bytes per block of lines handed to the workers: large enough that
 /// handing over costs little per line, small enough to keep a few MiB in
 /// flight.
 pub const BLOCK_BYTES: usize = 1 << 20;
 
+/// Bytes per block of lines read by the single-threaded [`mine`]: whole
+/// blocks are cheaper to split and validate than line by line, and a small
+/// one stays in the cache while it is mined.
+const SEQUENTIAL_BLOCK_BYTES: usize = 1 << 16;
+
 /// Mine `input` and write one `line_number\ttemplate_id\ttemplate` line per
 /// input line to `out`, on the calling thread. Returns the number of lines
 /// read.
-pub fn mine<R: BufRead, W: Write>(mut input: R, out: W) -> std::io::Result<u64> {
+pub fn mine<R: Read, W: Write>(mut input: R, out: W) -> std::io::Result<u64> {
     let cfg = parse_config();
     let mut miner = TemplateMiner::default();
     let mut out = BufWriter::with_capacity(1 << 16, out);
-    let mut buf = Vec::with_capacity(4096);
+    let mut block = Block::default();
     let mut n = 0u64;
     loop {
-        buf.clear();
-        if input.read_until(b'\n', &mut buf)? == 0 {
+        block.read(&mut input, SEQUENTIAL_BLOCK_BYTES)?;
+        if block.is_empty() {
             break;
         }
-        n += 1;
-        let line = line_text(&buf);
-        let ev = parse_line(&line, &cfg);
-        write_row(&mut out, n, &miner.add(&ev.message))?;
+        for line in block.lines(0..block.end) {
+            n += 1;
+            let ev = parse_line(&line, &cfg);
+            write_row(&mut out, n, &miner.add(&ev.message))?;
+        }
     }
     out.flush()?;
     Ok(n)
 }
 
 /// [`mine`] with `threads` workers parsing and masking blocks of about
-/// `block_bytes` bytes of lines ahead of the miner. The same output as
-/// `mine`.
-pub fn mine_parallel<R: BufRead + Send, W: Write>(
+/// `block_bytes` bytes of lines, and mining them in input order. The same
+/// output as `mine`.
+///
+/// There is no mining thread: a worker that finishes a piece hands it in
+/// and, if no other worker is mining, mines every piece that is next in
+/// line. So the cores are never shared with a third busy thread, and a
+/// piece is mostly mined on the core that prepared it, its data still in
+/// that core's cache.
+pub fn mine_parallel<R: Read + Send, W: Write + Send>(
     mut input: R,
     out: W,
     threads: usize,
     block_bytes: usize,
 ) -> std::io::Result<u64> {
+    let threads = threads.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
+        .num_threads(threads)
         .thread_name(|i| format!("templates-{i}"))
         .build()
         .map_err(std::io::Error::other)?;
     // Several pieces per worker, so one slow piece does not idle the others.
-    let pieces = threads.max(1) * 4;
-    let mut miner = TemplateMiner::default();
-    let mut out = BufWriter::with_capacity(1 << 16, out);
-    let mut n = 0u64;
-    // Mined batches go back to the workers: their buffers are reused
-    // instead of allocated on one thread and freed on another.
-    let spare: Mutex<Vec<PreparedMessages>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        // Two blocks in flight: one being mined, one being prepared.
-        let (tx, rx) = sync_channel::<Vec<PreparedMessages>>(1);
-        let spare = &spare;
-        let reader = scope.spawn(move || -> std::io::Result<()> {
-            let mut block = Block::default();
-            loop {
-                block.read(&mut input, block_bytes.max(1))?;
-                if block.bytes.is_empty() {
-                    return Ok(());
-                }
-                let pieces = block.pieces(pieces);
-                let prepared: Vec<PreparedMessages> = pool.install(|| {
-                    pieces
-                        .into_par_iter()
-                        .map(|piece| {
-                            let reused = spare.lock().ok().and_then(|mut s| s.pop());
-                            block.prepare(piece, reused)
-                        })
-                        .collect()
-                });
-                if tx.send(prepared).is_err() {
-                    // The miner stopped (a write failed); it reports why.
-                    return Ok(());
-                }
-            }
-        });
-        let mined = (|| -> std::io::Result<()> {
-            for batches in rx {
-                for batch in &batches {
-                    for i in 0..batch.len() {
-                        n += 1;
-                        write_row(&mut out, n, &miner.add_prepared(batch, i))?;
+    let pieces_per_block = threads * 4;
+    let ordered = OrderedMiner::new(BufWriter::with_capacity(1 << 16, out), 2 * pieces_per_block);
+    // Three blocks: one being read, two being prepared. A block comes back
+    // when the last of its pieces is prepared.
+    let (free_tx, free_rx) = sync_channel::<Block>(BLOCKS_IN_FLIGHT);
+    for _ in 0..BLOCKS_IN_FLIGHT {
+        free_tx
+            .send(Block::default())
+            .expect("room for every block");
+    }
+    let mut handed_out = 0u64;
+    let read = pool.in_place_scope(|s| -> std::io::Result<()> {
+        let mut block = free_rx.recv().expect("a free block");
+        block.read(&mut input, block_bytes)?;
+        while !block.is_empty() && !ordered.failed() {
+            let mut next = free_rx.recv().expect("blocks come back once prepared");
+            block.move_tail(&mut next);
+            let pieces = block.pieces(pieces_per_block);
+            let shared = Arc::new(block);
+            for piece in pieces {
+                let (block, ordered, free_tx) = (shared.clone(), &ordered, free_tx.clone());
+                let seq = handed_out;
+                handed_out += 1;
+                s.spawn(move |_| {
+                    let batch = block.prepare(piece, ordered.spare());
+                    if let Some(done) = Arc::into_inner(block) {
+                        // Never blocks: the channel has room for every block.
+                        let _ = free_tx.send(done);
                     }
-                }
-                if let Ok(mut s) = spare.lock() {
-                    s.extend(batches);
-                }
+                    ordered.hand_in(seq, batch);
+                });
             }
-            out.flush()
-        })();
-        // On a write error `rx` is dropped here, so the reader stops too.
-        let read = reader.join().expect("the template reader does not panic");
-        mined.and(read)
-    })?;
-    Ok(n)
-}
-
-/// One block of whole input lines, as read.
-#[derive(Default)]
-struct Block {
-    bytes: Vec<u8>,
-}
-
-impl Block {
-    /// Replace the block with the next lines of `input`: about `target`
-    /// bytes, then to the end of the line (empty when the input is
-    /// exhausted). Every line but the input's last ends with `\n`, as
-    /// `read_until` gives them.
-    fn read<R: BufRead>(&mut self, input: &mut R, target: usize) -> std::io::Result<()> {
-        self.bytes.clear();
-        // Straight into the block's (kept) allocation.
-        input
-            .by_ref()
-            .take(target as u64)
-            .read_to_end(&mut self.bytes)?;
-        if self.bytes.len() == target && self.bytes.last() != Some(&b'\n') {
-            input.read_until(b'\n', &mut self.bytes)?;
+            // Whoever lets go of the block last (a worker or this thread)
+            // gives it back.
+            if let Some(done) = Arc::into_inner(shared) {
+                let _ = free_tx.send(done);
+            }
+            // Read while the workers prepare.
+            next.read(&mut input, block_bytes)?;
+            block = next;
         }
         Ok(())
-    }
-
-    /// The block cut into about `count` byte ranges of whole lines.
-    fn pieces(&self, count: usize) -> Vec<Range<usize>> {
-        let len = self.bytes.len();
-        let step = len.div_ceil(count.max(1)).max(1);
-        let mut pieces = Vec::with_capacity(count + 1);
-        let mut start = 0;
-        while start < len {
-            let target = start + step;
-            let end = if target >= len {
-                len
-            } else {
-                memchr::memchr(b'\n', &self.bytes[target - 1..]).map_or(len, |i| target + i)
-            };
-            pieces.push(start..end);
-            start = end;
-        }
-        pieces
-    }
-
-    /// Parse, mask and hash the lines of `piece`, as [`mine`] does per
-    /// line, into `reused` (emptied) or a new batch.
-    fn prepare(&self, piece: Range<usize>, reused: Option<PreparedMessages>) -> PreparedMessages {
-        let cfg = parse_config();
-        let mut batch = match reused {
-            Some(mut b) => {
-                b.clear();
-                b
-            }
-            None => PreparedMessages::new(&MinerConfig::default()),
-        };
-        let bytes = &self.bytes[piece];
-        // One validation of the whole piece: on short lines the per-call cost
-        // dominates. A line ends at `\n`, a char boundary, so a valid piece's
-        // lines are `&str` slices of it; otherwise each line is checked alone.
-        let text = simdutf8::basic::from_utf8(bytes).ok();
-        let mut start = 0;
-        while start < bytes.len() {
-            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i + 1);
-            let line = match text {
-                Some(t) => Cow::Borrowed(&t[start..end]),
-                None => line_text(&bytes[start..end]),
-            };
-            batch.push(&parse_line(&line, &cfg).message);
-            start = end;
-        }
-        batch
-    }
+    });
+    ordered.finish(handed_out, read)
 }
+
+/// Blocks in use at once by [`mine_parallel`].
+const BLOCKS_IN_FLIGHT: usize = 3;
 
 /// How lines are parsed for their templates: up to the message (the
 /// severity, which the output does not show, is not looked for in the body).
@@ -232,13 +169,13 @@ fn write_row<W: Write>(out: &mut W, n: u64, m: &MatchResult<'_>) -> std::io::Res
     out.write_all(b"\n")
 }
 
-/// [`mine`] on one thread, else [`mine_parallel`].
-fn mine_on<R: Read + Send, W: Write>(input: R, out: W, threads: usize) -> std::io::Result<u64> {
-    let input = BufReader::with_capacity(1 << 16, input);
+/// [`mine`] on one thread, else [`mine_parallel`], to stdout.
+fn mine_on<R: Read + Send>(input: R, threads: usize) -> std::io::Result<u64> {
     if threads == 1 {
-        mine(input, out)
+        mine(input, std::io::stdout().lock())
     } else {
-        mine_parallel(input, out, threads, BLOCK_BYTES)
+        // The workers write: `Stdout` (its lock cannot move between threads).
+        mine_parallel(input, std::io::stdout(), threads, BLOCK_BYTES)
     }
 }
 
@@ -249,14 +186,13 @@ pub fn run(file: &Path, threads: usize) -> anyhow::Result<()> {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    let stdout = std::io::stdout().lock();
     let res = if file == Path::new("-") {
-        // `Stdin` (not its lock) can move to the reader thread.
-        mine_on(std::io::stdin(), stdout, threads)
+        // `Stdin` (not its lock) can be read on another thread.
+        mine_on(std::io::stdin(), threads)
     } else {
         let f = std::fs::File::open(file)
             .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?;
-        mine_on(f, stdout, threads)
+        mine_on(f, threads)
     };
     match res {
         Ok(_) => Ok(()),
@@ -284,20 +220,55 @@ mod tests {
         assert_ne!(rows[2][1], rows[0][1]);
     }
 
-    /// Every thread count and block size gives the single-threaded output,
-    /// byte for byte, on the bundled sample (many services and formats)
-    /// followed by lines that are not UTF-8, empty, or without a final
-    /// newline.
-    #[test]
-    fn parallel_output_is_the_sequential_output() {
+    /// The output as the module docs define it, line by line, without
+    /// blocks or threads: what both `mine` and `mine_parallel` must give.
+    fn line_by_line(input: &[u8]) -> (u64, Vec<u8>) {
+        let cfg = super::parse_config();
+        let mut miner = logparse::TemplateMiner::default();
+        let mut out = Vec::new();
+        let mut n = 0;
+        for line in input.split_inclusive(|&b| b == b'\n') {
+            n += 1;
+            let line = String::from_utf8_lossy(line);
+            let m = miner.add(&logparse::parse_line(&line, &cfg).message);
+            out.extend_from_slice(format!("{n}\t{}\t{}\n", m.template_id, m.template).as_bytes());
+        }
+        (n, out)
+    }
+
+    /// The bundled sample (many services and formats) twice, followed by
+    /// lines that are not UTF-8, empty, or without a final newline.
+    fn sample_input() -> Vec<u8> {
         let sample = include_bytes!("../../deploy/sample/sample.log");
         let mut input = Vec::new();
         for _ in 0..2 {
             input.extend_from_slice(sample);
         }
         input.extend_from_slice(b"\n\r\nbad \xff\xfe bytes 12\nlast line 7 without newline");
-        let mut expected = Vec::new();
-        let lines = super::mine(&input[..], &mut expected).unwrap();
+        input
+    }
+
+    /// The single-threaded miner reads blocks (several of them here: the
+    /// sample is bigger than one) and writes the line-by-line output.
+    #[test]
+    fn sequential_output_is_the_line_by_line_output() {
+        let input = sample_input();
+        assert!(input.len() > 2 * super::SEQUENTIAL_BLOCK_BYTES);
+        let (lines, expected) = line_by_line(&input);
+        let mut got = Vec::new();
+        assert_eq!(super::mine(&input[..], &mut got).unwrap(), lines);
+        assert!(got == expected, "output differs from the line-by-line one");
+        let mut empty = Vec::new();
+        assert_eq!(super::mine(&b""[..], &mut empty).unwrap(), 0);
+        assert!(empty.is_empty());
+    }
+
+    /// Every thread count and block size gives the same output, byte for
+    /// byte.
+    #[test]
+    fn parallel_output_is_the_sequential_output() {
+        let input = sample_input();
+        let (lines, expected) = line_by_line(&input);
         for (threads, block) in [(2, 1), (2, 77), (3, 10_000), (4, super::BLOCK_BYTES)] {
             let mut got = Vec::new();
             let n = super::mine_parallel(&input[..], &mut got, threads, block).unwrap();
@@ -310,34 +281,6 @@ mod tests {
         let mut empty = Vec::new();
         assert_eq!(super::mine_parallel(&b""[..], &mut empty, 2, 8).unwrap(), 0);
         assert!(empty.is_empty());
-    }
-
-    /// Pieces cover the block in order, each of whole lines.
-    #[test]
-    fn pieces_are_whole_lines_covering_the_block() {
-        for text in [
-            "",
-            "\n",
-            "a",
-            "a\nbb\n",
-            "a\n\n\nccc\ndddd",
-            "x\n".repeat(50).as_str(),
-        ] {
-            for count in [1, 2, 3, 8, 100] {
-                let block = super::Block {
-                    bytes: text.as_bytes().to_vec(),
-                };
-                let pieces = block.pieces(count);
-                let mut at = 0;
-                for p in &pieces {
-                    assert_eq!(p.start, at, "{text:?} {count}");
-                    assert!(p.end > p.start);
-                    assert!(p.end == text.len() || text.as_bytes()[p.end - 1] == b'\n');
-                    at = p.end;
-                }
-                assert_eq!(at, text.len());
-            }
-        }
     }
 
     /// A failing writer ends the run with its error (and the reader stops).

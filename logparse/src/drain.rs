@@ -293,6 +293,20 @@ pub(crate) fn wildcard_hash() -> u64 {
 
 /// Streaming template miner. See the [module docs](self).
 pub struct TemplateMiner {
+    tree: ClusterTree,
+    // Reused per-message buffers.
+    words: Vec<Word>,
+    toks: Vec<MaskedToken>,
+    hashes: Vec<u64>,
+    is_var: Vec<bool>,
+    scratch: String,
+}
+
+/// The clusters and the prefix tree routing messages to them: all of the
+/// miner's state but its per-message buffers, so a message masked into
+/// those buffers (or into a [`PreparedMessages`] batch) is matched without
+/// copying it.
+struct ClusterTree {
     config: MinerConfig,
     layers: usize,
     wild: u64,
@@ -303,20 +317,24 @@ pub struct TemplateMiner {
     serial: u32,
     tick: u64,
     evicted: u64,
-    // Reused per-message buffers.
-    words: Vec<Word>,
-    toks: Vec<MaskedToken>,
-    hashes: Vec<u64>,
-    is_var: Vec<bool>,
-    scratch: String,
+}
+
+/// One message masked and hashed: its tokens, their routing hashes and
+/// wildcard flags (one each per token).
+#[derive(Clone, Copy)]
+struct Masked<'a> {
+    msg: &'a str,
+    toks: &'a [MaskedToken],
+    hashes: &'a [u64],
+    is_var: &'a [bool],
 }
 
 impl fmt::Debug for TemplateMiner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TemplateMiner")
-            .field("config", &self.config)
-            .field("clusters", &self.live)
-            .field("evicted", &self.evicted)
+            .field("config", &self.tree.config)
+            .field("clusters", &self.tree.live)
+            .field("evicted", &self.tree.evicted)
             .finish()
     }
 }
@@ -332,16 +350,18 @@ impl TemplateMiner {
     pub fn new(config: MinerConfig) -> Self {
         let layers = config.depth.max(3) - 3;
         TemplateMiner {
-            layers: layers.min(16),
-            config,
-            wild: wildcard_hash(),
-            clusters: Vec::new(),
-            free: Vec::new(),
-            live: 0,
-            nodes: IdMap::default(),
-            serial: 0,
-            tick: 0,
-            evicted: 0,
+            tree: ClusterTree {
+                layers: layers.min(16),
+                config,
+                wild: wildcard_hash(),
+                clusters: Vec::new(),
+                free: Vec::new(),
+                live: 0,
+                nodes: IdMap::default(),
+                serial: 0,
+                tick: 0,
+                evicted: 0,
+            },
             words: Vec::with_capacity(64),
             toks: Vec::with_capacity(64),
             hashes: Vec::with_capacity(64),
@@ -352,39 +372,43 @@ impl TemplateMiner {
 
     /// The configuration in use.
     pub fn config(&self) -> &MinerConfig {
-        &self.config
+        &self.tree.config
     }
 
     /// Number of clusters currently kept.
     pub fn len(&self) -> usize {
-        self.live
+        self.tree.live
     }
 
     /// No cluster yet.
     pub fn is_empty(&self) -> bool {
-        self.live == 0
+        self.tree.live == 0
     }
 
     /// Clusters evicted so far because of [`MinerConfig::max_clusters`].
     pub fn evicted(&self) -> u64 {
-        self.evicted
+        self.tree.evicted
     }
 
     /// Iterate over the current clusters (in no particular order).
     pub fn templates(&self) -> impl Iterator<Item = TemplateInfo<'_>> + '_ {
-        self.clusters.iter().enumerate().filter_map(|(slot, c)| {
-            c.as_ref().map(|c| TemplateInfo {
-                template_id: c.id,
-                template: &c.text,
-                cluster_id: ClusterId::new(slot as u32, c.serial),
-                size: c.size,
+        self.tree
+            .clusters
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, c)| {
+                c.as_ref().map(|c| TemplateInfo {
+                    template_id: c.id,
+                    template: &c.text,
+                    cluster_id: ClusterId::new(slot as u32, c.serial),
+                    size: c.size,
+                })
             })
-        })
     }
 
     /// The cluster `id`, if it still exists.
     pub fn cluster(&self, id: ClusterId) -> Option<TemplateInfo<'_>> {
-        let c = self.clusters.get(id.slot())?.as_ref()?;
+        let c = self.tree.clusters.get(id.slot())?.as_ref()?;
         (ClusterId::new(id.slot() as u32, c.serial) == id).then_some(TemplateInfo {
             template_id: c.id,
             template: &c.text,
@@ -395,7 +419,7 @@ impl TemplateMiner {
 
     /// Tokenize, mask and hash `msg` into the reused buffers.
     fn prepare(&mut self, msg: &str) {
-        mask_tokens(msg, self.config.max_tokens, &mut self.toks);
+        mask_tokens(msg, self.tree.config.max_tokens, &mut self.toks);
         self.hash_tokens(msg);
     }
 
@@ -406,25 +430,114 @@ impl TemplateMiner {
         hash_masked(
             msg,
             &self.toks,
-            self.wild,
+            self.tree.wild,
             &mut self.scratch,
             &mut self.hashes,
             &mut self.is_var,
         );
     }
 
-    /// Find the leaf for the prepared message, if the path exists. (The
-    /// node itself, so the leaf is not looked up a second time.)
-    fn search_leaf(&self) -> Option<&Node> {
-        let n = self.hashes.len();
+    /// Look up the template of `msg` without learning from it (no cluster
+    /// is created or changed). Returns `None` when no cluster reaches the
+    /// similarity threshold.
+    pub fn match_only(&mut self, msg: &str) -> Option<TemplateInfo<'_>> {
+        self.prepare(msg);
+        let tree = &self.tree;
+        let m = Masked {
+            msg,
+            toks: &self.toks,
+            hashes: &self.hashes,
+            is_var: &self.is_var,
+        };
+        let (slot, _) = tree.best_match(m)?;
+        let c = tree.clusters[slot as usize].as_ref()?;
+        Some(TemplateInfo {
+            template_id: c.id,
+            template: &c.text,
+            cluster_id: ClusterId::new(slot, c.serial),
+            size: c.size,
+        })
+    }
+
+    /// Add one message (the part of a log line after its header) and return
+    /// the cluster it joined, with the cluster's template after the merge.
+    pub fn add(&mut self, msg: &str) -> MatchResult<'_> {
+        self.prepare(msg);
+        self.add_buffered(msg)
+    }
+
+    /// [`extract_features`](crate::extract_features) of `ev` and
+    /// [`add`](Self::add) of its message in one: the message is split into
+    /// words once, for both the feature scan and the masker. The same results
+    /// as the two separate calls.
+    pub fn add_with_features(&mut self, ev: &ParsedEvent<'_>) -> (Features, MatchResult<'_>) {
+        let msg: &str = &ev.message;
+        let f = if split_words(msg, &mut self.words) {
+            let f = features_of_words(ev, &self.words);
+            mask_words(
+                msg,
+                &self.words,
+                self.tree.config.max_tokens,
+                &mut self.toks,
+            );
+            self.hash_tokens(msg);
+            f
+        } else {
+            let f = crate::extract_features(ev);
+            self.prepare(msg);
+            f
+        };
+        (f, self.add_buffered(msg))
+    }
+
+    /// [`add`](Self::add) of message `i` of `batch`, masked and hashed ahead
+    /// (possibly on another thread): the same result as `add` of that
+    /// message. Panics if `i >= batch.len()`.
+    pub fn add_prepared(&mut self, batch: &PreparedMessages, i: usize) -> MatchResult<'_> {
+        let msg = batch.message(i);
+        if batch.max_tokens() == self.tree.config.max_tokens {
+            // Matched straight from the batch: nothing is copied.
+            let (toks, hashes, is_var) = batch.tokens(i);
+            self.tree.add(Masked {
+                msg,
+                toks,
+                hashes,
+                is_var,
+            })
+        } else {
+            // Prepared for another token cap: mask again, so the result
+            // still is the one of `add`.
+            self.add(msg)
+        }
+    }
+
+    /// An empty batch for [`add_prepared`](Self::add_prepared), masking as
+    /// this miner does.
+    pub fn prepared_batch(&self) -> PreparedMessages {
+        PreparedMessages::new(&self.tree.config)
+    }
+
+    /// [`add`](Self::add) of the message prepared in the buffers.
+    fn add_buffered(&mut self, msg: &str) -> MatchResult<'_> {
+        let m = Masked {
+            msg,
+            toks: &self.toks,
+            hashes: &self.hashes,
+            is_var: &self.is_var,
+        };
+        self.tree.add(m)
+    }
+}
+
+impl ClusterTree {
+    /// Find the leaf for the message, if the path exists. (The node itself,
+    /// so the leaf is not looked up a second time.)
+    fn search_leaf(&self, m: Masked<'_>) -> Option<&Node> {
+        let n = m.hashes.len();
         let mut key = mix(ROOT, n as u64);
         let mut node = self.nodes.get(&key)?;
         for i in 0..self.layers.min(n) {
-            let tok = if self.is_var[i] {
-                self.wild
-            } else {
-                self.hashes[i]
-            };
+            let tok = if m.is_var[i] { self.wild } else { m.hashes[i] };
             let child = mix(key, tok);
             if let Some(c) = self.nodes.get(&child) {
                 key = child;
@@ -442,10 +555,9 @@ impl TemplateMiner {
         Some(node)
     }
 
-    /// Best cluster of the leaf `node` for the prepared message: (slot,
-    /// similarity).
-    fn best_in_leaf(&self, node: &Node) -> Option<(u32, f64)> {
-        let n = self.hashes.len();
+    /// Best cluster of the leaf `node` for the message: (slot, similarity).
+    fn best_in_leaf(&self, node: &Node, m: Masked<'_>) -> Option<(u32, f64)> {
+        let n = m.hashes.len();
         let mut best: Option<(u32, f64, usize)> = None;
         for &slot in &node.clusters {
             let Some(c) = self.clusters[slot as usize].as_ref() else {
@@ -460,7 +572,7 @@ impl TemplateMiner {
             let mut sim = 0usize;
             let mut params = 0usize;
             let mut both_var = 0usize;
-            for (a, b) in c.tokens.iter().zip(&self.hashes) {
+            for (a, b) in c.tokens.iter().zip(m.hashes) {
                 if *a == self.wild {
                     params += 1;
                     if *b == self.wild {
@@ -487,99 +599,31 @@ impl TemplateMiner {
         best.map(|(slot, ratio, _)| (slot, ratio))
     }
 
-    /// Look up the template of `msg` without learning from it (no cluster
-    /// is created or changed). Returns `None` when no cluster reaches the
-    /// similarity threshold.
-    pub fn match_only(&mut self, msg: &str) -> Option<TemplateInfo<'_>> {
-        self.prepare(msg);
-        let leaf = self.search_leaf()?;
-        let (slot, sim) = self.best_in_leaf(leaf)?;
-        if sim < self.config.sim_threshold {
-            return None;
-        }
-        let c = self.clusters[slot as usize].as_ref()?;
-        Some(TemplateInfo {
-            template_id: c.id,
-            template: &c.text,
-            cluster_id: ClusterId::new(slot, c.serial),
-            size: c.size,
-        })
+    /// The cluster the message joins, if one reaches the similarity
+    /// threshold: (slot, similarity).
+    fn best_match(&self, m: Masked<'_>) -> Option<(u32, f64)> {
+        self.search_leaf(m)
+            .and_then(|leaf| self.best_in_leaf(leaf, m))
+            .filter(|&(_, sim)| sim >= self.config.sim_threshold)
     }
 
-    /// Add one message (the part of a log line after its header) and return
-    /// the cluster it joined, with the cluster's template after the merge.
-    pub fn add(&mut self, msg: &str) -> MatchResult<'_> {
-        self.prepare(msg);
-        self.add_current(msg)
-    }
-
-    /// [`extract_features`](crate::extract_features) of `ev` and
-    /// [`add`](Self::add) of its message in one: the message is split into
-    /// words once, for both the feature scan and the masker. The same results
-    /// as the two separate calls.
-    pub fn add_with_features(&mut self, ev: &ParsedEvent<'_>) -> (Features, MatchResult<'_>) {
-        let msg: &str = &ev.message;
-        let f = if split_words(msg, &mut self.words) {
-            let f = features_of_words(ev, &self.words);
-            mask_words(msg, &self.words, self.config.max_tokens, &mut self.toks);
-            self.hash_tokens(msg);
-            f
-        } else {
-            let f = crate::extract_features(ev);
-            self.prepare(msg);
-            f
-        };
-        (f, self.add_current(msg))
-    }
-
-    /// [`add`](Self::add) of message `i` of `batch`, masked and hashed ahead
-    /// (possibly on another thread): the same result as `add` of that
-    /// message. Panics if `i >= batch.len()`.
-    pub fn add_prepared(&mut self, batch: &PreparedMessages, i: usize) -> MatchResult<'_> {
-        let msg = batch.message(i);
-        if batch.max_tokens() == self.config.max_tokens {
-            let (toks, hashes, is_var) = batch.tokens(i);
-            self.toks.clear();
-            self.toks.extend_from_slice(toks);
-            self.hashes.clear();
-            self.hashes.extend_from_slice(hashes);
-            self.is_var.clear();
-            self.is_var.extend_from_slice(is_var);
-        } else {
-            // Prepared for another token cap: mask again, so the result
-            // still is the one of `add`.
-            self.prepare(msg);
-        }
-        self.add_current(msg)
-    }
-
-    /// An empty batch for [`add_prepared`](Self::add_prepared), masking as
-    /// this miner does.
-    pub fn prepared_batch(&self) -> PreparedMessages {
-        PreparedMessages::new(&self.config)
-    }
-
-    /// [`add`](Self::add) of the message prepared in the buffers.
-    fn add_current(&mut self, msg: &str) -> MatchResult<'_> {
+    /// Add the masked message: join its best cluster or create one.
+    fn add(&mut self, m: Masked<'_>) -> MatchResult<'_> {
         self.tick += 1;
-        let found = self
-            .search_leaf()
-            .and_then(|leaf| self.best_in_leaf(leaf))
-            .filter(|&(_, sim)| sim >= self.config.sim_threshold);
-        match found {
-            Some((slot, _)) => self.merge_into(slot),
-            None => self.create(msg),
+        match self.best_match(m) {
+            Some((slot, _)) => self.merge_into(slot, m.hashes),
+            None => self.create(m),
         }
     }
 
-    fn merge_into(&mut self, slot: u32) -> MatchResult<'_> {
+    fn merge_into(&mut self, slot: u32, hashes: &[u64]) -> MatchResult<'_> {
         let wild = self.wild;
         let tick = self.tick;
         let c = self.clusters[slot as usize]
             .as_mut()
             .expect("leaf lists only live clusters");
         let mut changed = false;
-        for (a, b) in c.tokens.iter_mut().zip(&self.hashes) {
+        for (a, b) in c.tokens.iter_mut().zip(hashes) {
             if *a != wild && a != b {
                 *a = wild;
                 changed = true;
@@ -617,26 +661,26 @@ impl TemplateMiner {
         }
     }
 
-    fn create(&mut self, msg: &str) -> MatchResult<'_> {
+    fn create(&mut self, m: Masked<'_>) -> MatchResult<'_> {
         if self.live >= self.config.max_clusters.max(1) {
             self.evict_batch();
         }
         // Render the template text.
-        let mut text = String::with_capacity(msg.len() + 8);
-        let mut spans = Vec::with_capacity(self.toks.len());
-        for (i, t) in self.toks.iter().enumerate() {
+        let mut text = String::with_capacity(m.msg.len() + 8);
+        let mut spans = Vec::with_capacity(m.toks.len());
+        for (i, t) in m.toks.iter().enumerate() {
             if i > 0 {
                 text.push(' ');
             }
             let s = text.len() as u32;
-            t.render(msg, &mut text);
+            t.render(m.msg, &mut text);
             spans.push((s, text.len() as u32));
         }
-        let path = self.insert_path();
+        let path = self.insert_path(m);
         let leaf = *path.last().expect("path has the token-count node");
         self.serial = self.serial.wrapping_add(1);
         let cluster = Cluster {
-            tokens: self.hashes.clone(),
+            tokens: m.hashes.to_vec(),
             spans,
             id: TemplateId::of(&text),
             text,
@@ -668,20 +712,16 @@ impl TemplateMiner {
         }
     }
 
-    /// Create (or walk) the tree path for the prepared message.
-    fn insert_path(&mut self) -> SmallVec<[u64; 4]> {
-        let n = self.hashes.len();
+    /// Create (or walk) the tree path for the message.
+    fn insert_path(&mut self, m: Masked<'_>) -> SmallVec<[u64; 4]> {
+        let n = m.hashes.len();
         let mut path = SmallVec::new();
         let mut key = mix(ROOT, n as u64);
         self.nodes.entry(key).or_default();
         path.push(key);
         let max_children = self.config.max_children.max(2) as u32;
         for i in 0..self.layers.min(n) {
-            let tok = if self.is_var[i] {
-                self.wild
-            } else {
-                self.hashes[i]
-            };
+            let tok = if m.is_var[i] { self.wild } else { m.hashes[i] };
             let child = mix(key, tok);
             let next = if self.nodes.contains_key(&child) {
                 child
@@ -869,7 +909,11 @@ mod tests {
         assert!(m.evicted() > 0);
         assert!(m.cluster(keep).is_some());
         // Tree nodes are pruned with their clusters.
-        assert!(m.nodes.len() <= 3 * 32 + 8, "nodes {}", m.nodes.len());
+        assert!(
+            m.tree.nodes.len() <= 3 * 32 + 8,
+            "nodes {}",
+            m.tree.nodes.len()
+        );
     }
 
     #[test]
@@ -893,7 +937,7 @@ mod tests {
         }
         // Root-by-length node has at most 4 children.
         let len3 = mix(ROOT, 3);
-        assert!(m.nodes[&len3].children <= 4);
+        assert!(m.tree.nodes[&len3].children <= 4);
     }
 
     /// `add_with_features` = `extract_features` + `add`, also for the

@@ -157,9 +157,9 @@ pub struct ParseConfig {
     /// zone-less timestamps are UTC).
     pub time: TimeConfig,
     /// Parse only as far as the message needs: a plain-text line whose
-    /// header has no level token is not scanned for one (its severity stays
-    /// unset). For template mining, which reads the message alone; the
-    /// message is the same either way.
+    /// header has no level token, or a syslog line without `<PRI>`, is not
+    /// scanned for one (its severity stays unset). For template mining,
+    /// which reads the message alone; the message is the same either way.
     pub message_only: bool,
 }
 
@@ -311,9 +311,14 @@ pub fn parse_line<'a>(line: &'a str, cfg: &ParseConfig) -> ParsedEvent<'a> {
         Format::Syslog3164 => rfc3164::parse(line, cfg),
         Format::AccessLog => access::parse(line, cfg),
         Format::Logfmt => logfmt::parse(line, cfg),
-        Format::Plain => None,
+        // Straight into the return slot: the event (~480 bytes) is not
+        // built in an `Option` and then moved out of it.
+        Format::Plain => return plain::parse(line, cfg),
     };
-    parsed.unwrap_or_else(|| plain::parse(line, cfg))
+    match parsed {
+        Some(ev) => ev,
+        None => plain::parse(line, cfg),
+    }
 }
 
 /// A parser holding its configuration; `parse` is [`parse_line`].

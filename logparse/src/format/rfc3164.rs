@@ -108,7 +108,7 @@ pub fn parse<'a>(line: &'a str, cfg: &ParseConfig) -> Option<ParsedEvent<'a>> {
     }
     let msg = &line[i..];
     ev.message = Cow::Borrowed(msg);
-    if ev.severity.is_none() {
+    if ev.severity.is_none() && !cfg.message_only {
         ev.severity = detect_level(msg);
     }
     Some(ev)
@@ -166,6 +166,35 @@ mod tests {
         let ev = parse("<30>2024-01-02T03:04:05.123+00:00 host app[9]: x", &CFG).unwrap();
         assert_eq!(ev.service.as_deref(), Some("app"));
         assert!(ev.timestamp_ms.is_some());
+    }
+
+    #[test]
+    fn message_only_parses_the_same_message_without_scanning_it_for_a_level() {
+        let message_only = ParseConfig {
+            message_only: true,
+            ..CFG
+        };
+        for (line, lean_severity) in [
+            (
+                "Dec 10 06:55:46 LabSZ sshd[24200]: error: Received disconnect",
+                None,
+            ),
+            ("Jan  1 00:00:00 host cron: fatal: x", None),
+            // The PRI is read either way.
+            (
+                "<34>Oct 11 22:14:15 mymachine su: error: x",
+                Some(Severity::Fatal),
+            ),
+        ] {
+            let full = parse(line, &CFG).unwrap();
+            let lean = parse(line, &message_only).unwrap();
+            assert_eq!(lean.message, full.message, "{line}");
+            assert_eq!(lean.timestamp_ms, full.timestamp_ms, "{line}");
+            assert_eq!(lean.service, full.service, "{line}");
+            assert_eq!(lean.fields, full.fields, "{line}");
+            assert_eq!(lean.severity, lean_severity, "{line}");
+            assert!(full.severity.is_some(), "{line}");
+        }
     }
 
     #[test]
