@@ -22,7 +22,8 @@ pub(super) struct Block {
 impl Block {
     /// Replace the block with the next lines of `input`: the whole lines of
     /// the next `target` bytes, more if its first line is longer (empty when
-    /// the input is exhausted). Every line but the input's last ends with `\n`. Reads go straight into the block, without a `BufReader`
+    /// the input is exhausted). Every line but the input's last ends with
+    /// `\n`. Reads go straight into the block, without a `BufReader`
     /// copying everything once more; the bytes after the last whole line
     /// start the next block.
     pub(super) fn read<R: Read>(&mut self, input: &mut R, target: usize) -> std::io::Result<()> {
@@ -36,12 +37,15 @@ impl Block {
             let len = self.bytes.len();
             if len >= target || at_end {
                 match memchr::memrchr(b'\n', &self.bytes[searched..]) {
-                    Some(i) => self.end = searched + i + 1,
-                    None if at_end => self.end = len,
+                    Some(i) => {
+                        self.end = searched + i + 1;
+                        return Ok(());
+                    }
+                    None if at_end => {
+                        self.end = len;
+                        return Ok(());
+                    }
                     None => searched = len,
-                }
-                if self.end > 0 || at_end {
-                    return Ok(());
                 }
             }
             let want = if len < target { target - len } else { target };
@@ -88,7 +92,7 @@ impl Block {
         pieces
     }
 
-    /// Parse, mask and hash the lines of `piece`, as [`mine`] does per
+    /// Parse, mask and hash the lines of `piece`, as [`mine`](super::mine) does per
     /// line, into `reused` (emptied) or a new batch.
     pub(super) fn prepare(
         &self,

@@ -112,30 +112,19 @@ impl<W: Write> OrderedMiner<W> {
     /// After all `handed_out` pieces were handed in: mine what is left and
     /// flush. A write error comes first, then `read`'s.
     pub(super) fn finish(self, handed_out: u64, read: std::io::Result<()>) -> std::io::Result<u64> {
-        let mut mining = self
+        self.mine_waiting(&mut lock(&self.mining));
+        debug_assert!(lock(&self.waiting).is_empty(), "pieces are mined in order");
+        let mining = self
             .mining
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
-        let waiting = self
-            .waiting
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
-        let mut next = self.next.into_inner();
-        for (seq, batch) in waiting {
-            debug_assert_eq!(seq, next, "pieces are mined in order");
-            if mining.error.is_none() {
-                if let Err(e) = mining.mine(&batch) {
-                    mining.error = Some(e);
-                }
-            }
-            next += 1;
-        }
-        debug_assert!(mining.error.is_some() || next == handed_out);
+        debug_assert!(mining.error.is_some() || self.next.into_inner() == handed_out);
         if let Some(e) = mining.error {
             return Err(e);
         }
         read?;
-        mining.out.flush()?;
+        let mut out = mining.out;
+        out.flush()?;
         Ok(mining.lines)
     }
 }
